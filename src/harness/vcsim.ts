@@ -1,0 +1,138 @@
+/**
+ * Starts and stops the vCenter simulator as a child process on a free
+ * loopback port. Everything a test needs to reach it is in the returned
+ * handle; stop() kills it by PID and waits for the exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { buildVcsim } from './vcsim-build.js';
+
+export interface VcsimOptions {
+  username?: string;
+  password?: string;
+  /** PEM files for the server certificate; default: the simulator's built-in cert. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Fixed listen address (host:port); default 127.0.0.1 with a free port. */
+  listen?: string;
+  datacenters?: number;
+  clusters?: number;
+  hostsPerCluster?: number;
+  standaloneHosts?: number;
+  vmsPerPool?: number;
+  datastores?: number;
+  /** Record request bodies, readable through bodies(). */
+  record?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface RequestCounts {
+  total: number;
+  /** Keys: "<path> <SOAP method>" for SOAP, "<HTTP method> <path>" for REST. */
+  byMethod: Record<string, number>;
+}
+
+export interface Vcsim {
+  /** https://127.0.0.1:port/sdk */
+  url: string;
+  /** 127.0.0.1:port */
+  host: string;
+  hostname: string;
+  port: number;
+  username: string;
+  password: string;
+  pid: number;
+  process: ChildProcess;
+  requests(): Promise<RequestCounts>;
+  resetRequests(): Promise<void>;
+  bodies(): Promise<string[]>;
+  /** Fault injection: every non-debug request hangs until set back to false. */
+  setHang(on: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_VCSIM_USER = 'administrator@vsphere.local';
+export const DEFAULT_VCSIM_PASSWORD = 'vcsim-Pa55!';
+
+const debugAgent = new Agent({ connect: { rejectUnauthorized: false } });
+
+export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
+  const binary = await buildVcsim();
+  const username = options.username ?? DEFAULT_VCSIM_USER;
+  const password = options.password ?? DEFAULT_VCSIM_PASSWORD;
+  const args = [
+    '-listen', options.listen ?? '127.0.0.1:0',
+    '-username', username,
+    '-password', password,
+    '-dc', String(options.datacenters ?? 1),
+    '-cluster', String(options.clusters ?? 1),
+    '-host', String(options.hostsPerCluster ?? 3),
+    '-standalone-host', String(options.standaloneHosts ?? 1),
+    '-vm', String(options.vmsPerPool ?? 2),
+    '-ds', String(options.datastores ?? 1),
+  ];
+  if (options.tlsCert && options.tlsKey) args.push('-tls-cert', options.tlsCert, '-tls-key', options.tlsKey);
+  if (options.record) args.push('-record');
+
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+
+  const ready = await new Promise<{ url: string; host: string }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`vcsim did not start within ${options.startTimeoutMs ?? 30000} ms: ${stderr}`));
+    }, options.startTimeoutMs ?? 30000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line) as { url: string; host: string });
+      } catch {
+        reject(new Error(`vcsim printed an unexpected first line: ${line}`));
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`vcsim exited before it was ready (code ${code}, signal ${signal}): ${stderr}`));
+    });
+  });
+
+  const [hostname, portText] = ready.host.split(':');
+  const base = `https://${ready.host}`;
+  const debug = async (p: string, method = 'GET'): Promise<unknown> => {
+    const res = await undiciFetch(`${base}${p}`, { method, dispatcher: debugAgent });
+    if (res.status === 204) return undefined;
+    return res.json();
+  };
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+
+  return {
+    url: ready.url,
+    host: ready.host,
+    hostname: hostname!,
+    port: Number(portText),
+    username,
+    password,
+    pid: child.pid!,
+    process: child,
+    requests: async () => (await debug('/debug/requests')) as RequestCounts,
+    resetRequests: async () => void (await debug('/debug/requests/reset', 'POST')),
+    bodies: async () => (await debug('/debug/bodies')) as string[],
+    setHang: async (on: boolean) => void (await debug(`/debug/hang?on=${on ? 1 : 0}`, 'POST')),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
