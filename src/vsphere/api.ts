@@ -1,0 +1,464 @@
+/**
+ * The public, typed surface of the vCenter client layer. The CSI controller,
+ * the CPI, preflight, the demo and the benchmarks code against these
+ * interfaces only; nothing outside src/vsphere/ sees SOAP, XML or vAPI REST.
+ *
+ * Conventions:
+ * - Every operation takes `CallOptions` (an AbortSignal from the gRPC deadline).
+ * - Failures are the typed errors of ./faults.ts: VsphereFault (branch on
+ *   `faultType`), VsphereConnectionError, VsphereTimeoutError.
+ * - xsd:long byte counts are `bigint` (never lossy); MiB counts are `number`.
+ * - Changes to this file are additive only: other modes compile against it.
+ */
+
+/** A managed object reference, e.g. { type: 'VirtualMachine', value: 'vm-42' }. */
+export interface MoRef {
+  readonly type: string;
+  readonly value: string;
+}
+
+/** Stable map key for a MoRef: "VirtualMachine:vm-42". */
+export function refKey(ref: MoRef): string {
+  return `${ref.type}:${ref.value}`;
+}
+
+export interface CallOptions {
+  /** Aborts the call (the caller's deadline). Rejects with VsphereTimeoutError. */
+  signal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------- client
+
+/** Which vCenter endpoint a request went to. */
+export type Endpoint = 'vim25' | 'cns' | 'pbm' | 'vapi';
+
+/** One finished request, for metrics (prom-client histograms by method). */
+export interface RequestEvent {
+  endpoint: Endpoint;
+  /** Same key format as the simulator's request log: "/sdk RetrievePropertiesEx", "POST /rest/com/vmware/cis/session". */
+  key: string;
+  /** SOAP method or "<HTTP method> <vAPI path>". */
+  method: string;
+  durationMs: number;
+  outcome: 'ok' | 'fault' | 'error';
+  /** Set when outcome is 'fault'. */
+  faultType?: string;
+}
+
+export type RequestObserver = (event: RequestEvent) => void;
+
+export interface VsphereStats {
+  /** All requests sent to this vCenter by this client (including logins and keep-alives). */
+  total: number;
+  /** Requests by key, e.g. { "/sdk Login": 1, "/vsanHealth CnsCreateVolume": 10 }. */
+  byMethod: Record<string, number>;
+  /** vim25 sessions created (successful Login calls). */
+  sessionsCreated: number;
+  /** vAPI sessions created. */
+  vapiSessionsCreated: number;
+  /** Re-logins after NotAuthenticated / an expired session. */
+  relogins: number;
+}
+
+export interface AboutInfo {
+  fullName: string;
+  version: string;
+  apiVersion: string;
+  instanceUuid: string;
+  apiType: string;
+}
+
+/**
+ * One vCenter connection. Logs in lazily on first use; all callers share one
+ * session. Create it once per vCenter per process.
+ */
+export interface VsphereClient {
+  /** vCenter host (as configured). */
+  readonly host: string;
+  readonly session: SessionControl;
+  readonly inventory: Inventory;
+  readonly tasks: TaskWaiter;
+  readonly cns: Cns;
+  readonly pbm: Pbm;
+  readonly tags: Tags;
+  /** Request counters since creation (or the last resetStats()). */
+  stats(): VsphereStats;
+  resetStats(): void;
+  /** Observe every request (latency by method). Returns an unsubscribe function. */
+  onRequest(observer: RequestObserver): () => void;
+  /** Stops keep-alives and the task waiter, logs out of vim25 and vAPI, closes connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface SessionControl {
+  /** Logs in if there is no session yet (or it expired). Concurrent callers share one login. */
+  ensure(options?: CallOptions): Promise<void>;
+  /** ServiceContent.about (no login needed). */
+  about(options?: CallOptions): Promise<AboutInfo>;
+  /** The key of this client's current vim25 session (SessionManager.currentSession.key). */
+  currentSessionKey(options?: CallOptions): Promise<string>;
+  /** SessionManager.TerminateSession: ends other sessions (needs Sessions.TerminateSession). */
+  terminateSessions(sessionKeys: string[], options?: CallOptions): Promise<void>;
+  /** SessionManager.SessionIsActive for a session key and user name. */
+  isSessionActive(sessionKey: string, userName: string, options?: CallOptions): Promise<boolean>;
+  /** ServiceInstance.CurrentTime: the cheap call used for keep-alive and health probes. */
+  currentTime(options?: CallOptions): Promise<Date>;
+}
+
+// ---------------------------------------------------------------- inventory
+
+export interface InventoryObject {
+  ref: MoRef;
+  name: string;
+  /** Parent in the inventory tree (undefined for the root folder). */
+  parent?: MoRef;
+}
+
+export interface Datacenter {
+  ref: MoRef;
+  name: string;
+  /** Inventory path, e.g. "/DC0". */
+  path: string;
+}
+
+export interface GuestNic {
+  network?: string;
+  macAddress?: string;
+  connected: boolean;
+  ipAddresses: string[];
+}
+
+/** The properties every consumer needs of a VM, read in bulk. */
+export interface VmInfo {
+  ref: MoRef;
+  name: string;
+  /** BIOS UUID (config.uuid), lowercase: the CSI node id. */
+  biosUuid?: string;
+  instanceUuid?: string;
+  guestHostName?: string;
+  guestIpAddress?: string;
+  guestNics: GuestNic[];
+  powerState?: 'poweredOn' | 'poweredOff' | 'suspended';
+  host?: MoRef;
+  resourcePool?: MoRef;
+  parent?: MoRef;
+  numCpu?: number;
+  memoryMb?: number;
+  guestId?: string;
+  guestFullName?: string;
+  /** extraConfig "disk.EnableUUID" (case-insensitive TRUE). undefined when not set. */
+  diskEnableUuid?: boolean;
+}
+
+export interface DatastoreHostMount {
+  host: MoRef;
+  mounted: boolean;
+  accessible: boolean;
+}
+
+export interface DatastoreInfo {
+  ref: MoRef;
+  name: string;
+  /** summary.url, e.g. "ds:///vmfs/volumes/..." — the StorageClass `datastoreurl`. */
+  url: string;
+  type?: string;
+  accessible: boolean;
+  capacity: bigint;
+  freeSpace: bigint;
+  hostMounts: DatastoreHostMount[];
+}
+
+export interface HostInfo {
+  ref: MoRef;
+  name: string;
+  /** ClusterComputeResource or ComputeResource owning the host. */
+  parent?: MoRef;
+  datastores: MoRef[];
+  connectionState?: string;
+  inMaintenanceMode?: boolean;
+}
+
+export interface ClusterInfo {
+  ref: MoRef;
+  name: string;
+  parent?: MoRef;
+  hosts: MoRef[];
+  datastores: MoRef[];
+}
+
+export interface VmScope extends CallOptions {
+  /** Container to search (Folder, Datacenter, ClusterComputeResource, ResourcePool); default: configured datacenters or the root folder. */
+  container?: MoRef;
+}
+
+export interface Inventory {
+  /** Configured datacenters (by name or path), or all when none are configured. Cached per session. */
+  datacenters(options?: CallOptions): Promise<Datacenter[]>;
+  /** SearchIndex.FindByUuid with vmSearch=true, instanceUuid=false (BIOS UUID), in each datacenter. */
+  findVmByUuid(biosUuid: string, options?: CallOptions): Promise<MoRef | undefined>;
+  findVmByDnsName(dnsName: string, options?: CallOptions): Promise<MoRef | undefined>;
+  findVmByIp(ip: string, options?: CallOptions): Promise<MoRef | undefined>;
+  /** One VM's properties; VsphereFault ManagedObjectNotFound when it is gone. */
+  vm(ref: MoRef, options?: CallOptions): Promise<VmInfo>;
+  /** Many VMs by ref in one RetrievePropertiesEx; missing VMs are left out. */
+  vmsByRef(refs: MoRef[], options?: CallOptions): Promise<VmInfo[]>;
+  /** All VMs under a container in one RetrievePropertiesEx over a (cached) ContainerView. */
+  vms(options?: VmScope): Promise<VmInfo[]>;
+  hosts(options?: VmScope): Promise<HostInfo[]>;
+  clusters(options?: VmScope): Promise<ClusterInfo[]>;
+  datastores(options?: VmScope): Promise<DatastoreInfo[]>;
+  /** Hosts of one cluster. */
+  hostsOfCluster(cluster: MoRef, options?: CallOptions): Promise<HostInfo[]>;
+  /** Parent chain of an object, nearest first, ending at the root folder; the object itself is not included. */
+  ancestors(ref: MoRef, options?: CallOptions): Promise<InventoryObject[]>;
+  /** Parent chains of many objects in one request; keyed by refKey(). */
+  ancestorsOfMany(refs: MoRef[], options?: CallOptions): Promise<Map<string, InventoryObject[]>>;
+  /** ReconfigVM_Task with extraConfig entries (e.g. disk.EnableUUID, or the simulator's SET.guest.hostName). Waits for the task. */
+  setExtraConfig(vm: MoRef, entries: Record<string, string>, options?: CallOptions): Promise<void>;
+  powerOnVm(vm: MoRef, options?: CallOptions): Promise<void>;
+  powerOffVm(vm: MoRef, options?: CallOptions): Promise<void>;
+  /** Destroy_Task (the VM must be powered off). */
+  destroyVm(vm: MoRef, options?: CallOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- tasks
+
+export type TaskState = 'queued' | 'running' | 'success' | 'error';
+
+/** A decoded XML value as returned in task results (anyType): strings, objects of children, arrays of repeated children. */
+export type XmlValue = string | XmlObject | XmlValue[];
+export interface XmlObject {
+  readonly [name: string]: XmlValue | undefined;
+}
+
+export interface TaskOutcome {
+  task: MoRef;
+  state: 'success';
+  /** info.result decoded (xsi:type under "@type"); undefined when the task has no result. */
+  result?: XmlValue;
+}
+
+export interface TaskWaiter {
+  /**
+   * Resolves when the task succeeds; rejects with a VsphereFault carrying the
+   * task's fault type when it fails. Shares one property-collector wait with
+   * every other in-flight task of this vCenter.
+   */
+  wait(task: MoRef, options?: CallOptions): Promise<TaskOutcome>;
+  /** Tasks currently awaited. */
+  pending(): number;
+}
+
+// ---------------------------------------------------------------- CNS
+
+export type CnsEntityType = 'PERSISTENT_VOLUME' | 'PERSISTENT_VOLUME_CLAIM' | 'POD';
+
+export interface CnsEntityReference {
+  entityType: CnsEntityType;
+  entityName: string;
+  namespace?: string;
+  clusterId?: string;
+}
+
+/** CnsKubernetesEntityMetadata. */
+export interface CnsEntityMetadata {
+  entityType: CnsEntityType;
+  entityName: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  /** true removes this entity's metadata in an update. */
+  delete?: boolean;
+  clusterId?: string;
+  referredEntity?: CnsEntityReference[];
+}
+
+export interface CnsContainerCluster {
+  clusterType: 'KUBERNETES';
+  clusterId: string;
+  vSphereUser: string;
+  clusterFlavor: 'VANILLA' | 'WORKLOAD' | 'GUEST_CLUSTER';
+}
+
+export interface CnsCreateSpec {
+  /** Volume name (the CSI request name, ≤ 80 chars by contract). */
+  name: string;
+  capacityMb: number;
+  /** Datastores to place on. Pass exactly one with the simulator (it creates one volume per datastore listed). */
+  datastores: MoRef[];
+  /** SPBM profile id (VirtualMachineDefinedProfileSpec). */
+  profileId?: string;
+  clusterId: string;
+  vSphereUser: string;
+  clusterFlavor?: CnsContainerCluster['clusterFlavor'];
+  entityMetadata?: CnsEntityMetadata[];
+  /** Static provisioning: register an existing FCD. */
+  backingDiskId?: string;
+}
+
+export interface CnsCreated {
+  volumeId: string;
+  name?: string;
+  /** Datastores the volume was placed on. */
+  datastores: MoRef[];
+}
+
+export interface CnsAttached {
+  volumeId: string;
+  /** Lowercase hex, no dashes (the publish context `diskUUID`). */
+  diskUuid: string;
+}
+
+export interface CnsAttachSpec {
+  volumeId: string;
+  vm: MoRef;
+}
+
+export interface CnsExtendSpec {
+  volumeId: string;
+  capacityMb: number;
+}
+
+export interface CnsUpdateMetadataSpec {
+  volumeId: string;
+  clusterId: string;
+  vSphereUser: string;
+  clusterFlavor?: CnsContainerCluster['clusterFlavor'];
+  entityMetadata: CnsEntityMetadata[];
+}
+
+/** One item's outcome in a batch call, at the same index as its spec. */
+export type BatchResult<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+export interface CnsVolume {
+  volumeId: string;
+  name: string;
+  volumeType: string;
+  datastoreUrl?: string;
+  storagePolicyId?: string;
+  capacityMb?: number;
+  backingDiskId?: string;
+  containerCluster?: CnsContainerCluster;
+  entityMetadata: CnsEntityMetadata[];
+  healthStatus?: string;
+  complianceStatus?: string;
+  datastoreAccessibilityStatus?: string;
+}
+
+export interface CnsQueryFilter {
+  volumeIds?: string[];
+  names?: string[];
+  containerClusterIds?: string[];
+  datastores?: MoRef[];
+  storagePolicyId?: string;
+  /** Page request; default offset 0, server-chosen limit. */
+  cursor?: { offset: number; limit: number };
+}
+
+export interface CnsQueryPage {
+  volumes: CnsVolume[];
+  /** Next offset and total as reported by CNS. */
+  cursor: { offset: number; limit: number; totalRecords?: number };
+}
+
+export interface Cns {
+  /** One CnsCreateVolume task for all specs; results at each spec's index. */
+  createVolumes(specs: CnsCreateSpec[], options?: CallOptions): Promise<BatchResult<CnsCreated>[]>;
+  createVolume(spec: CnsCreateSpec, options?: CallOptions): Promise<CnsCreated>;
+  /** deleteDisk=true (default) removes the backing disk too. A volume CNS does not know fails with faultType "NotFound". */
+  deleteVolumes(volumeIds: string[], options?: CallOptions & { deleteDisk?: boolean }): Promise<BatchResult<void>[]>;
+  deleteVolume(volumeId: string, options?: CallOptions & { deleteDisk?: boolean }): Promise<void>;
+  attachVolumes(specs: CnsAttachSpec[], options?: CallOptions): Promise<BatchResult<CnsAttached>[]>;
+  attachVolume(spec: CnsAttachSpec, options?: CallOptions): Promise<CnsAttached>;
+  detachVolumes(specs: CnsAttachSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
+  detachVolume(spec: CnsAttachSpec, options?: CallOptions): Promise<void>;
+  extendVolumes(specs: CnsExtendSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
+  extendVolume(spec: CnsExtendSpec, options?: CallOptions): Promise<void>;
+  updateVolumeMetadata(specs: CnsUpdateMetadataSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
+  updateOneVolumeMetadata(spec: CnsUpdateMetadataSpec, options?: CallOptions): Promise<void>;
+  /** One CnsQueryVolume page. Name filters are also applied client-side (the simulator ignores them). */
+  queryVolumes(filter: CnsQueryFilter, options?: CallOptions): Promise<CnsQueryPage>;
+  /** Follows the cursor until all pages are read. */
+  queryAllPages(filter: Omit<CnsQueryFilter, 'cursor'>, options?: CallOptions & { pageSize?: number }): Promise<CnsVolume[]>;
+  /** CnsQueryAllVolume (no paging). */
+  queryAllVolumes(filter: Omit<CnsQueryFilter, 'cursor'>, options?: CallOptions): Promise<CnsVolume[]>;
+}
+
+// ---------------------------------------------------------------- PBM
+
+export interface StoragePolicy {
+  id: string;
+  name: string;
+  description?: string;
+}
+
+export interface Pbm {
+  /** All storage (REQUIREMENT) profiles. */
+  policies(options?: CallOptions): Promise<StoragePolicy[]>;
+  /** Profile id for a policy name (exact match, then case-insensitive); undefined when none. */
+  policyIdByName(name: string, options?: CallOptions): Promise<string | undefined>;
+  /** Datastores compatible with a profile (PbmCheckRequirements), optionally restricted to candidates. */
+  compatibleDatastores(profileId: string, options?: CallOptions & { candidates?: MoRef[] }): Promise<MoRef[]>;
+}
+
+// ---------------------------------------------------------------- tags
+
+export interface TagCategory {
+  id: string;
+  name: string;
+  description?: string;
+  cardinality?: 'SINGLE' | 'MULTIPLE';
+  associableTypes: string[];
+}
+
+export interface Tag {
+  id: string;
+  name: string;
+  categoryId: string;
+  /** Filled from the category list. */
+  categoryName?: string;
+  description?: string;
+}
+
+export interface Tags {
+  /** All categories (cached with the TTL). */
+  categories(options?: CallOptions): Promise<TagCategory[]>;
+  /** All tags with their category names (cached with the TTL). */
+  tags(options?: CallOptions): Promise<Tag[]>;
+  /** Tags attached to each object, keyed by refKey() (list-attached-tags-on-objects: one request for all). */
+  attachedTags(objects: MoRef[], options?: CallOptions): Promise<Map<string, Tag[]>>;
+  createCategory(name: string, options?: CallOptions & { cardinality?: 'SINGLE' | 'MULTIPLE'; associableTypes?: string[]; description?: string }): Promise<string>;
+  createTag(name: string, categoryId: string, options?: CallOptions & { description?: string }): Promise<string>;
+  attachTag(tagId: string, object: MoRef, options?: CallOptions): Promise<void>;
+  detachTag(tagId: string, object: MoRef, options?: CallOptions): Promise<void>;
+  /** Drops cached categories/tags (e.g. after creating some). */
+  invalidate(): void;
+}
+
+// ---------------------------------------------------------------- construction
+// createVsphereClient(options) and clientOptionsFromConfig(vcenterConfig) live in ./client.js.
+
+export interface VsphereClientOptions {
+  host: string;
+  /** Default 443. */
+  port?: number;
+  user: string;
+  password: string;
+  /** Disables TLS verification (logged once as a warning). */
+  insecure?: boolean;
+  /** PEM CA bundle path; default: the system CAs. */
+  caFile?: string;
+  /** SHA-1 or SHA-256 fingerprint of the leaf certificate (hex, colons optional). Pins instead of CA verification. */
+  thumbprint?: string;
+  /** Datacenter names or paths to work in; empty = all. */
+  datacenters?: string[];
+  /** Keep-alive interval for idle sessions; default 5 min. 0 disables. */
+  keepAliveMs?: number;
+  /** First backoff after InvalidLogin; doubles up to 5 min. Default 10 s. */
+  loginBackoffMs?: number;
+  /** TTL of the tag category/tag cache; default 5 min. */
+  tagCacheTtlMs?: number;
+  /** Per-request timeout when the caller gives no signal; default 60 s. */
+  requestTimeoutMs?: number;
+  /** pino logger; default silent. */
+  logger?: import('pino').Logger;
+}
