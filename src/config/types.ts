@@ -36,4 +36,124 @@ export interface CsiConfig {
   labels: LabelsConfig;
   /** Non-fatal findings (unknown keys/sections, deprecated keys) already logged once. */
   warnings: string[];
+  /** Optional extras (config helper): the reference's other [Global] keys, with defaults. */
+  global?: CsiGlobalSettings;
+  /** `[NetPermissions "name"]` sections. */
+  netPermissions?: Record<string, NetPermissionConfig>;
+  /** `[Snapshot]` section, with defaults. */
+  snapshot?: SnapshotConfig;
+  /** `[TopologyCategory "category"] label = ...`: category → label. */
+  topologyCategoryLabels?: Record<string, string>;
+}
+
+/*
+ * Additive extensions (config helper). Everything below is optional on
+ * CsiConfig so existing literals stay valid.
+ */
+
+/** `[Global]` tuning keys of the reference driver, parsed with its defaults. */
+export interface CsiGlobalSettings {
+  supervisorId?: string;
+  clusterDistribution?: string;
+  /** vc-client-timeout (minutes, default 5). */
+  vcClientTimeoutMinutes: number;
+  /** cnsregistervolumes-cleanup-intervalinmin (default 720). */
+  cnsRegisterVolumesCleanupIntervalMinutes: number;
+  /** volumemigration-cr-cleanup-intervalinmin (default 120). */
+  volumeMigrationCrCleanupIntervalMinutes: number;
+  /** csi-auth-check-intervalinmin (default 5). */
+  csiAuthCheckIntervalMinutes: number;
+  /** cnsvolumeoperationrequest-cleanup-intervalinmin (default 1440). */
+  cnsVolumeOperationRequestCleanupIntervalMinutes: number;
+  /** csi-fetch-preferred-datastores-intervalinmin; unset = the consumer's default. */
+  csiFetchPreferredDatastoresIntervalMinutes?: number;
+  /** query-limit: volumes per CNS QueryAll page; unset = the consumer's default. */
+  queryLimit?: number;
+  /** list-volume-threshold; unset = the consumer's default. */
+  listVolumeThreshold?: number;
+}
+
+export type NetPermission = 'READ_ONLY' | 'READ_WRITE' | 'NO_ACCESS';
+
+/** `[NetPermissions "name"]` (file volumes; parsed for compatibility). */
+export interface NetPermissionConfig {
+  ips: string;
+  permissions: NetPermission;
+  rootSquash: boolean;
+}
+
+/** `[Snapshot]` limits. */
+export interface SnapshotConfig {
+  /** global-max-snapshots-per-block-volume (default 3). */
+  globalMaxSnapshotsPerBlockVolume: number;
+  granularMaxSnapshotsPerBlockVolumeVsan?: number;
+  granularMaxSnapshotsPerBlockVolumeVvol?: number;
+}
+
+export type IpFamily = 'ipv4' | 'ipv6';
+
+/** One vCenter of the CPI config, before credentials are resolved (see credentials.ts). */
+export interface CpiVCenterConfig {
+  /** The map key (YAML `vcenter: <name>:`, INI `[VirtualCenter "<name>"]`). */
+  name: string;
+  /** Host name or IP (`server`, default: the name). */
+  server: string;
+  port: number;
+  datacenters: string[];
+  /** Inline credentials, if the file (or env) gives them; Global's are inherited. */
+  user?: string;
+  password?: string;
+  insecure: boolean;
+  caFile?: string;
+  thumbprint?: string;
+  /** Kubernetes Secret with `<server>.username` / `<server>.password` (Global's inherited). */
+  secretName?: string;
+  secretNamespace?: string;
+  ipFamily: IpFamily[];
+}
+
+export interface CpiGlobalConfig {
+  user?: string;
+  password?: string;
+  port: number;
+  insecure: boolean;
+  caFile?: string;
+  thumbprint?: string;
+  datacenters: string[];
+  secretName?: string;
+  secretNamespace?: string;
+  /** Directory of `<server>.username` / `<server>.password` files. */
+  secretsDirectory?: string;
+  /** cluster-id when the file is a csi-vsphere.conf (or YAML clusterID). */
+  clusterId?: string;
+}
+
+export interface CpiNodesConfig {
+  internalNetworkSubnetCidr: string[];
+  externalNetworkSubnetCidr: string[];
+  internalVmNetworkName?: string;
+  externalVmNetworkName?: string;
+  excludeInternalNetworkSubnetCidr: string[];
+  excludeExternalNetworkSubnetCidr: string[];
+}
+
+export interface CpiConfig {
+  source: string;
+  /** Which syntax the file was read as. */
+  format: 'yaml' | 'ini';
+  global: CpiGlobalConfig;
+  /** name → vCenter, in file order. */
+  vcenter: Record<string, CpiVCenterConfig>;
+  /** zone/region tag categories, and our topology-categories (mirrors the CSI side). */
+  labels: LabelsConfig;
+  nodes: CpiNodesConfig;
+  /** Global IP family priority (default ['ipv4']). */
+  ipFamily: IpFamily[];
+  /**
+   * Our extension: delete the Node object when its VM is gone (default true,
+   * as upstream). YAML `global.nodeDeletion`, INI `[Global] node-deletion`,
+   * env `VSPHERE_CPI_NODE_DELETION`.
+   */
+  nodeDeletion: boolean;
+  warnings: string[];
 }
