@@ -7,7 +7,7 @@ import { invalidArgument } from '../csi/errors.js';
 
 /** A CSI VolumeCapability as decoded by proto-loader (oneofs: access_type names the set member). */
 export interface VolumeCapabilityInput {
-  block?: Record<string, never> | null;
+  block?: object | null;
   mount?: { fs_type?: string; mount_flags?: string[]; volume_mount_group?: string } | null;
   access_type?: 'block' | 'mount' | string;
   access_mode?: { mode?: string } | null;

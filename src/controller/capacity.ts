@@ -35,7 +35,8 @@ export function resolveCapacity(range: CapacityRangeInput | null | undefined, fi
   const required = parseBytes(`${fieldPrefix}.required_bytes`, range?.required_bytes);
   const limit = parseBytes(`${fieldPrefix}.limit_bytes`, range?.limit_bytes);
   if (limit > 0n && required > limit) {
-    throw invalidArgument(
+    // OUT_OF_RANGE, as src/csi/validate.ts answers the same case.
+    throw outOfRange(
       `${fieldPrefix}: required_bytes ${required} is larger than limit_bytes ${limit}; make required_bytes <= limit_bytes`,
     );
   }

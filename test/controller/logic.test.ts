@@ -69,7 +69,7 @@ describe('capacity range', () => {
     expect(codeOf(() => resolveCapacity({ limit_bytes: '1000' }))).toBe(GrpcCode.OUT_OF_RANGE);
   });
   test('required > limit and garbage', () => {
-    expect(codeOf(() => resolveCapacity({ required_bytes: '2000', limit_bytes: '1000' }))).toBe(GrpcCode.INVALID_ARGUMENT);
+    expect(codeOf(() => resolveCapacity({ required_bytes: '2000', limit_bytes: '1000' }))).toBe(GrpcCode.OUT_OF_RANGE);
     expect(codeOf(() => resolveCapacity({ required_bytes: '-5' }))).toBe(GrpcCode.INVALID_ARGUMENT);
     expect(messageOf(() => resolveCapacity({ required_bytes: 'abc' }))).toContain('capacity_range.required_bytes');
   });

@@ -1,0 +1,89 @@
+/**
+ * CSI node id (VM BIOS UUID) → node VM. The reference is cached because
+ * attach storms publish many volumes to one VM; a stale entry (VM deleted or
+ * re-registered) is detected by ManagedObjectNotFound and re-searched with
+ * SearchIndex.FindByUuid.
+ */
+import { failedPrecondition, invalidArgument } from '../csi/errors.js';
+import type { CallOptions, MoRef, VmInfo, VsphereClient } from '../vsphere/api.js';
+import { isFault } from '../vsphere/faults.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Validates and normalizes a node id to the lowercase dashed BIOS UUID form. */
+export function normalizeNodeId(nodeId: string, field = 'node_id'): string {
+  const id = nodeId.trim().toLowerCase();
+  if (!UUID_RE.test(id)) {
+    throw invalidArgument(`${field} "${nodeId.slice(0, 80)}" is not a VM BIOS UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) as reported by the node plugin`);
+  }
+  return id;
+}
+
+export interface NodeVm {
+  nodeId: string;
+  ref: MoRef;
+  name: string;
+}
+
+export interface NodeVmsOptions {
+  /** How long a VM's verified disk.EnableUUID=TRUE is trusted; default 5 min. */
+  checkTtlMs?: number;
+  now?: () => number;
+}
+
+export class NodeVms {
+  private readonly refs = new Map<string, MoRef>();
+  private readonly verified = new Map<string, { at: number; name: string }>();
+  private readonly checkTtlMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly client: VsphereClient, options: NodeVmsOptions = {}) {
+    this.checkTtlMs = options.checkTtlMs ?? 300_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The VM of a node, or undefined when no VM has this BIOS UUID. */
+  async find(nodeId: string, options: CallOptions = {}): Promise<MoRef | undefined> {
+    const cached = this.refs.get(nodeId);
+    if (cached) return cached;
+    const ref = await this.client.inventory.findVmByUuid(nodeId, options);
+    if (ref) this.refs.set(nodeId, ref);
+    return ref;
+  }
+
+  /**
+   * The VM of a node, checked fit for CNS attach (disk.EnableUUID=TRUE, so
+   * the guest sees the disk's UUID under /dev/disk/by-id). undefined when
+   * the VM does not exist.
+   */
+  async findAttachable(nodeId: string, options: CallOptions = {}): Promise<NodeVm | undefined> {
+    const ref = await this.find(nodeId, options);
+    if (!ref) return undefined;
+    const ok = this.verified.get(nodeId);
+    if (ok && this.now() - ok.at < this.checkTtlMs) return { nodeId, ref, name: ok.name };
+    let info: VmInfo;
+    try {
+      info = await this.client.inventory.vm(ref, options);
+    } catch (err) {
+      if (!isFault(err, 'ManagedObjectNotFound')) throw err;
+      // The cached reference went stale: search once more.
+      this.forget(nodeId);
+      const fresh = await this.find(nodeId, options);
+      if (!fresh) return undefined;
+      info = await this.client.inventory.vm(fresh, options);
+    }
+    if (info.diskEnableUuid !== true) {
+      throw failedPrecondition(
+        `node VM "${info.name}" (node id ${nodeId}) does not have disk.EnableUUID=TRUE, so its guest cannot find attached disks by UUID: ` +
+          `power the VM off, set the advanced setting disk.EnableUUID=TRUE (VM Options > Advanced > Configuration Parameters), power it on, and retry`,
+      );
+    }
+    this.verified.set(nodeId, { at: this.now(), name: info.name });
+    return { nodeId, ref: info.ref, name: info.name };
+  }
+
+  forget(nodeId: string): void {
+    this.refs.delete(nodeId);
+    this.verified.delete(nodeId);
+  }
+}

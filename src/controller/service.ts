@@ -1,0 +1,55 @@
+/**
+ * The CSI Controller service: RPC name → handler, over a ControllerContext.
+ * src/controller/mode.ts builds the context from the loaded config and hands
+ * this to startCsiServer.
+ */
+import type { ServiceImpl } from '../csi/handler.js';
+import type { ControllerServiceCapability } from '../csi/generated/csi/v1/ControllerServiceCapability.js';
+import { ControllerContext, type ControllerOptions } from './context.js';
+import { VolumeCreator } from './create-volume.js';
+import { Publisher } from './publish.js';
+import { VolumeOps } from './volume-ops.js';
+
+export const CONTROLLER_CAPABILITIES = [
+  'CREATE_DELETE_VOLUME',
+  'PUBLISH_UNPUBLISH_VOLUME',
+  'EXPAND_VOLUME',
+  'LIST_VOLUMES',
+  'LIST_VOLUMES_PUBLISHED_NODES',
+  'GET_CAPACITY',
+  'GET_VOLUME',
+  'VOLUME_CONDITION',
+  'PUBLISH_READONLY',
+] as const;
+
+export interface ControllerService {
+  service: ServiceImpl;
+  context: ControllerContext;
+  /** Batching counters: batches sent and items carried, per kind. */
+  batchStats(): Record<'create' | 'attach' | 'detach', { batches: number; items: number }>;
+}
+
+export function createControllerService(options: ControllerOptions): ControllerService {
+  const context = new ControllerContext(options);
+  const creator = new VolumeCreator(context);
+  const publisher = new Publisher(context);
+  const ops = new VolumeOps(context);
+  const capabilities: ControllerServiceCapability[] = CONTROLLER_CAPABILITIES.map((type) => ({ rpc: { type } }));
+  const service: ServiceImpl = {
+    CreateVolume: (req, call) => creator.createVolume(req, call),
+    DeleteVolume: (req, call) => ops.deleteVolume(req, call),
+    ControllerPublishVolume: (req, call) => publisher.publish(req, call),
+    ControllerUnpublishVolume: (req, call) => publisher.unpublish(req, call),
+    ValidateVolumeCapabilities: (req, call) => ops.validateVolumeCapabilities(req, call),
+    ListVolumes: (req, call) => ops.listVolumes(req, call),
+    GetCapacity: (req, call) => ops.getCapacity(req, call),
+    ControllerGetCapabilities: async () => ({ capabilities }),
+    ControllerExpandVolume: (req, call) => ops.expandVolume(req, call),
+    ControllerGetVolume: (req, call) => ops.getVolume(req, call),
+  };
+  return {
+    service,
+    context,
+    batchStats: () => ({ create: creator.batchStats, ...publisher.batchStats }),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The single-volume RPCs besides create/publish: DeleteVolume,
+ * ControllerExpandVolume, ValidateVolumeCapabilities, ControllerGetVolume,
+ * and the listing/capacity RPCs ListVolumes and GetCapacity.
+ */
+import type { CallContext } from '../csi/handler.js';
+import type { DeleteVolumeRequest__Output } from '../csi/generated/csi/v1/DeleteVolumeRequest.js';
+import type { ControllerExpandVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerExpandVolumeRequest.js';
+import type { ControllerExpandVolumeResponse } from '../csi/generated/csi/v1/ControllerExpandVolumeResponse.js';
+import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.js';
+import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.js';
+import type { ControllerGetVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerGetVolumeRequest.js';
+import type { ControllerGetVolumeResponse } from '../csi/generated/csi/v1/ControllerGetVolumeResponse.js';
+import type { ListVolumesRequest__Output } from '../csi/generated/csi/v1/ListVolumesRequest.js';
+import type { ListVolumesResponse } from '../csi/generated/csi/v1/ListVolumesResponse.js';
+import type { GetCapacityRequest__Output } from '../csi/generated/csi/v1/GetCapacityRequest.js';
+import type { GetCapacityResponse } from '../csi/generated/csi/v1/GetCapacityResponse.js';
+import type { VolumeCondition } from '../csi/generated/csi/v1/VolumeCondition.js';
+import { failedPrecondition, invalidArgument, notFound, outOfRange } from '../csi/errors.js';
+import { requireVolumeId, validateCapacityRange, validateStringMap, validateVolumeCapabilities, validateVolumeCapability } from '../csi/validate.js';
+import type { CnsVolume } from '../vsphere/api.js';
+import { isFault } from '../vsphere/faults.js';
+import { accessTypeOf, capabilityProblem } from './capabilities.js';
+import { mibToBytes, resolveCapacity, bytesToMiB } from './capacity.js';
+import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
+import { pageAfter } from './paging.js';
+import { parseVolumeParameters } from './parameters.js';
+import { candidatesFor, hostsInSegment, mostFreeSpace, describeSegment } from './placement.js';
+
+export class VolumeOps {
+  constructor(private readonly ctx: ControllerContext) {}
+
+  async deleteVolume(req: DeleteVolumeRequest__Output, call: CallContext): Promise<Record<string, never>> {
+    const volumeId = requireVolumeId(req.volume_id);
+    return this.ctx.volumeLocks.run(volumeId, async () => {
+      const attached = this.ctx.attachments.get(volumeId);
+      if (attached) {
+        throw failedPrecondition(`volume ${volumeId} is attached to node ${attached.nodeId}; unpublish it (delete the pod using it) before deleting`);
+      }
+      try {
+        await this.ctx.client.cns.deleteVolume(volumeId, { signal: call.signal });
+        call.log.info({ volumeId }, 'CNS volume deleted');
+      } catch (err) {
+        if (isFault(err, 'NotFound')) return {};
+        if (isFault(err, 'ResourceInUse')) throw failedPrecondition(`volume ${volumeId} is attached to a VM; unpublish it before deleting`);
+        throw err;
+      }
+      return {};
+    });
+  }
+
+  async expandVolume(req: ControllerExpandVolumeRequest__Output, call: CallContext): Promise<ControllerExpandVolumeResponse> {
+    const volumeId = requireVolumeId(req.volume_id);
+    const range = validateCapacityRange(req.capacity_range);
+    if (!range || (range.requiredBytes === 0n && range.limitBytes === 0n)) {
+      throw invalidArgument('capacity_range: is required for ControllerExpandVolume; give the new size in required_bytes');
+    }
+    const sizeBytes = resolveCapacity({ required_bytes: String(range.requiredBytes), limit_bytes: String(range.limitBytes) });
+    let block = false;
+    if (req.volume_capability) {
+      validateVolumeCapability(req.volume_capability, 'volume_capability');
+      block = accessTypeOf(req.volume_capability) === 'block';
+    }
+    return this.ctx.volumeLocks.run(volumeId, async () => {
+      const volume = await this.lookup(volumeId, call);
+      const have = mibToBytes(volume.capacityMb ?? 0);
+      if (sizeBytes < have) {
+        throw outOfRange(`capacity_range: volume ${volumeId} has ${have} bytes; shrinking to ${sizeBytes} is not supported`);
+      }
+      if (sizeBytes > have) {
+        await this.ctx.client.cns.extendVolume({ volumeId, capacityMb: bytesToMiB(sizeBytes) }, { signal: call.signal });
+        call.log.info({ volumeId, from: String(have), to: String(sizeBytes) }, 'CNS volume extended');
+      }
+      return { capacity_bytes: String(sizeBytes), node_expansion_required: !block };
+    });
+  }
+
+  async validateVolumeCapabilities(req: ValidateVolumeCapabilitiesRequest__Output, call: CallContext): Promise<ValidateVolumeCapabilitiesResponse> {
+    const volumeId = requireVolumeId(req.volume_id);
+    validateVolumeCapabilities(req.volume_capabilities);
+    const parameters = validateStringMap(req.parameters, 'parameters');
+    const volumeContext = validateStringMap(req.volume_context, 'volume_context');
+    await this.lookup(volumeId, call);
+    try {
+      parseVolumeParameters(parameters);
+    } catch (err) {
+      return { message: (err as Error).message };
+    }
+    const problems = req.volume_capabilities.map((cap, i) => capabilityProblem(cap, `volume_capabilities[${i}]`)).filter((p) => p !== undefined);
+    if (problems.length > 0) return { message: problems.join('; ') };
+    return { confirmed: { volume_context: volumeContext, volume_capabilities: req.volume_capabilities, parameters } };
+  }
+
+  async getVolume(req: ControllerGetVolumeRequest__Output, call: CallContext): Promise<ControllerGetVolumeResponse> {
+    const volumeId = requireVolumeId(req.volume_id);
+    const volume = await this.lookup(volumeId, call);
+    return {
+      volume: this.toCsiVolume(volume),
+      status: { published_node_ids: this.ctx.attachments.nodesOf(volumeId), volume_condition: condition(volume) },
+    };
+  }
+
+  async listVolumes(req: ListVolumesRequest__Output, call: CallContext): Promise<ListVolumesResponse> {
+    const maxEntries = Number(req.max_entries ?? 0);
+    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw invalidArgument(`max_entries: ${req.max_entries} must be >= 0`);
+    const all = await this.ctx.client.cns.queryAllPages({ containerClusterIds: [this.ctx.clusterId] }, { signal: call.signal });
+    const mine = all
+      .filter((v) => !v.containerCluster || v.containerCluster.clusterId === this.ctx.clusterId)
+      .sort((a, b) => (a.volumeId < b.volumeId ? -1 : a.volumeId > b.volumeId ? 1 : 0));
+    const page = pageAfter(mine, (v) => v.volumeId, req.starting_token, maxEntries);
+    return {
+      entries: page.items.map((v) => ({
+        volume: this.toCsiVolume(v),
+        status: { published_node_ids: this.ctx.attachments.nodesOf(v.volumeId), volume_condition: condition(v) },
+      })),
+      next_token: page.nextToken,
+    };
+  }
+
+  async getCapacity(req: GetCapacityRequest__Output, call: CallContext): Promise<GetCapacityResponse> {
+    if (req.volume_capabilities && req.volume_capabilities.length > 0) {
+      validateVolumeCapabilities(req.volume_capabilities);
+      // An unsupported capability has no capacity (spec: return 0), not an error.
+      if (req.volume_capabilities.some((cap, i) => capabilityProblem(cap, `volume_capabilities[${i}]`))) return zeroCapacity();
+    }
+    const params = parseVolumeParameters(validateStringMap(req.parameters, 'parameters'));
+    const options = { signal: call.signal };
+    const policy = params.storagePolicyName ? await this.ctx.policies.resolve(params.storagePolicyName, options) : undefined;
+    const snapshot = await this.ctx.inventory.get(options);
+    const segment = req.accessible_topology?.segments;
+    const hosts = segment && Object.keys(segment).length > 0 ? hostsInSegment(snapshot, segment).map((h) => h.id) : snapshot.hosts.map((h) => h.id);
+    const scope = segment ? `segment ${describeSegment(segment)}` : 'all hosts';
+    const report = candidatesFor(snapshot, hosts, scope, { compatible: policy?.compatible, policyName: policy?.name, datastoreUrl: params.datastoreUrl });
+    if (report.candidates.length === 0) return zeroCapacity();
+    const best = mostFreeSpace(report.candidates);
+    return {
+      available_capacity: String(best.freeSpace),
+      maximum_volume_size: { value: String(best.freeSpace) },
+      minimum_volume_size: { value: String(1024 * 1024) },
+    };
+  }
+
+  /** The CNS volume with this id, or NOT_FOUND. */
+  async lookup(volumeId: string, call: CallContext): Promise<CnsVolume> {
+    const page = await this.ctx.client.cns.queryVolumes({ volumeIds: [volumeId] }, { signal: call.signal });
+    const volume = page.volumes.find((v) => v.volumeId === volumeId);
+    if (!volume) throw notFound(`volume_id ${volumeId}: CNS has no such volume`);
+    return volume;
+  }
+
+  private toCsiVolume(v: CnsVolume) {
+    return {
+      volume_id: v.volumeId,
+      capacity_bytes: String(mibToBytes(v.capacityMb ?? 0)),
+      volume_context: { type: VOLUME_TYPE_BLOCK },
+    };
+  }
+}
+
+function zeroCapacity(): GetCapacityResponse {
+  return { available_capacity: '0', maximum_volume_size: { value: '0' } };
+}
+
+/** CNS health → CSI volume condition (abnormal for red/yellow health or an inaccessible datastore). */
+export function condition(v: CnsVolume): VolumeCondition {
+  const health = (v.healthStatus ?? '').toLowerCase();
+  if (health === 'red' || health === 'yellow') {
+    return { abnormal: true, message: `CNS reports health ${v.healthStatus} for volume ${v.volumeId}; see the volume in vCenter (Monitor > Cloud Native Storage)` };
+  }
+  if ((v.datastoreAccessibilityStatus ?? '').toLowerCase() === 'notaccessible') {
+    return { abnormal: true, message: `the datastore of volume ${v.volumeId} (${v.datastoreUrl ?? 'unknown'}) is not accessible` };
+  }
+  return { abnormal: false, message: 'volume is healthy' };
+}
