@@ -21,14 +21,14 @@ export interface GuestNic {
   deviceConfigId?: number;
 }
 
-/** The `nodes:` section of the CPI config. CIDR fields accept comma-separated lists. */
+/** The `nodes:` section of the CPI config. CIDR fields take a list or a comma-separated string. */
 export interface AddressRules {
-  internalNetworkSubnetCidr?: string;
-  externalNetworkSubnetCidr?: string;
+  internalNetworkSubnetCidr?: string | string[];
+  externalNetworkSubnetCidr?: string | string[];
   internalVmNetworkName?: string;
   externalVmNetworkName?: string;
-  excludeInternalNetworkSubnetCidr?: string;
-  excludeExternalNetworkSubnetCidr?: string;
+  excludeInternalNetworkSubnetCidr?: string | string[];
+  excludeExternalNetworkSubnetCidr?: string | string[];
 }
 
 export interface AddressSelection {
@@ -61,10 +61,11 @@ export function isLocalOnly(ip: string): boolean {
 }
 
 /** Parses a comma-separated CIDR list; throws naming the config key on a bad entry. */
-export function parseCidrList(value: string | undefined, key: string): BlockList | undefined {
-  if (!value || !value.trim()) return undefined;
+export function parseCidrList(value: string | string[] | undefined, key: string): BlockList | undefined {
+  const entries = (Array.isArray(value) ? value : (value ?? '').split(',')).map((s) => s.trim()).filter(Boolean);
+  if (!entries.length) return undefined;
   const list = new BlockList();
-  for (const raw of value.split(',')) {
+  for (const raw of entries) {
     const cidr = raw.trim();
     if (!cidr) continue;
     const [addr, bits, extra] = cidr.split('/');
@@ -85,7 +86,7 @@ interface Candidate {
   network: string;
 }
 
-interface CompiledRules {
+export interface CompiledRules {
   internalSubnet?: BlockList;
   externalSubnet?: BlockList;
   excludeInternal?: BlockList;

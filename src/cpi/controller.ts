@@ -67,7 +67,7 @@ export class CpiController {
   private restartTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = true;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
   /** Last event message per node+reason: repeated problems are not re-announced on every retry. */
   private readonly lastEvent = new Map<string, string>();
   private readonly idleWaiters: (() => void)[] = [];
@@ -89,6 +89,7 @@ export class CpiController {
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
+    this.abort = new AbortController();
     const core = this.options.kubeConfig.makeApiClient(CoreV1Api);
     const informer = makeInformer<V1Node>(this.options.kubeConfig, '/api/v1/nodes', () => core.listNode());
     informer.on('add', (n) => this.onNode(n));
