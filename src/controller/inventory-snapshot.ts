@@ -63,18 +63,28 @@ export class InventorySnapshots {
       .filter((h) => h.connectionState === undefined || h.connectionState === 'connected')
       .filter((h) => !h.inMaintenanceMode)
       .map((h) => ({ id: h.ref.value, name: h.name, labels: labelsByHost.get(refKey(h.ref)) ?? {} }));
+    // Mounts come from both sides: the datastore's host list (with mount state) and each
+    // host's datastore list. The simulator keeps only the last host in a shared
+    // datastore's host list, while every host lists the datastore.
+    const listedByHosts = new Map<string, Set<string>>();
+    for (const h of hosts) {
+      for (const ds of h.datastores) {
+        const set = listedByHosts.get(ds.value) ?? new Set<string>();
+        set.add(h.ref.value);
+        listedByHosts.set(ds.value, set);
+      }
+    }
     const datastoreRefs = new Map<string, MoRef>();
     const placementDatastores: PlacementDatastore[] = datastores
       .filter((ds) => ds.accessible)
       .map((ds) => {
         datastoreRefs.set(ds.ref.value, ds.ref);
-        return {
-          id: ds.ref.value,
-          name: ds.name,
-          url: ds.url,
-          freeSpace: ds.freeSpace,
-          hosts: new Set(ds.hostMounts.filter((m) => m.mounted && m.accessible).map((m) => m.host.value)),
-        };
+        const reachable = new Set(listedByHosts.get(ds.ref.value) ?? []);
+        for (const m of ds.hostMounts) {
+          if (m.mounted && m.accessible) reachable.add(m.host.value);
+          else reachable.delete(m.host.value);
+        }
+        return { id: ds.ref.value, name: ds.name, url: ds.url, freeSpace: ds.freeSpace, hosts: reachable };
       });
     return { hosts: placementHosts, datastores: placementDatastores, datastoreRefs };
   }
