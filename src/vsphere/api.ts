@@ -234,7 +234,7 @@ export interface XmlObject {
 export interface TaskOutcome {
   task: MoRef;
   state: 'success';
-  /** info.result decoded (xsi:type under "@type"); undefined when the task has no result. */
+  /** info.result decoded (xsi:type under "@xsiType", a MoRef's type under "@type", text under "#text"); undefined when the task has no result. */
   result?: XmlValue;
 }
 

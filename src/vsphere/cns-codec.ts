@@ -1,0 +1,162 @@
+/**
+ * CNS wire shapes: our typed specs → SOAP values (urn:vsan types), and CNS
+ * volumes / batch results → our types.
+ */
+import type {
+  CnsContainerCluster,
+  CnsCreateSpec,
+  CnsEntityMetadata,
+  CnsEntityType,
+  CnsQueryFilter,
+  CnsUpdateMetadataSpec,
+  CnsVolume,
+  MoRef,
+  XmlValue,
+} from './api.js';
+import { VsphereFault } from './faults.js';
+import { all, childText, faultFromValue, one, text, toBool, toInt, toMoRef } from './soap/decode.js';
+import { moref, obj, poly, type SoapObject } from './soap/envelope.js';
+
+export const CNS_VOLUME_MANAGER: MoRef = { type: 'CnsVolumeManager', value: 'cns-volume-manager' };
+
+function checkMb(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new VsphereFault('InvalidArgument', `${field} must be a positive whole number of MiB, got ${value}`);
+  }
+  return value;
+}
+
+function containerCluster(c: { clusterId: string; vSphereUser: string; clusterFlavor?: CnsContainerCluster['clusterFlavor'] }): SoapObject {
+  return obj('CnsContainerCluster', {
+    clusterType: 'KUBERNETES',
+    clusterId: c.clusterId,
+    vSphereUser: c.vSphereUser,
+    clusterFlavor: c.clusterFlavor ?? 'VANILLA',
+  });
+}
+
+function entity(e: CnsEntityMetadata): SoapObject {
+  return poly('CnsKubernetesEntityMetadata', {
+    entityName: e.entityName,
+    labels: Object.entries(e.labels ?? {}).map(([key, value]) => obj('KeyValue', { key, value })),
+    delete: e.delete || undefined,
+    clusterId: e.clusterId,
+    entityType: e.entityType,
+    namespace: e.namespace,
+    referredEntity: (e.referredEntity ?? []).map((r) =>
+      obj('CnsKubernetesEntityReference', { entityType: r.entityType, entityName: r.entityName, namespace: r.namespace, clusterId: r.clusterId }),
+    ),
+  });
+}
+
+export function volumeIdValue(id: string): SoapObject {
+  if (!id) throw new VsphereFault('InvalidArgument', 'volume id must not be empty');
+  return obj('CnsVolumeId', { id });
+}
+
+export function encodeCreateSpec(spec: CnsCreateSpec): SoapObject {
+  if (!spec.name) throw new VsphereFault('InvalidArgument', 'volume name must not be empty');
+  return obj('CnsVolumeCreateSpec', {
+    name: spec.name,
+    volumeType: 'BLOCK',
+    datastores: spec.datastores.map(moref),
+    metadata: obj('CnsVolumeMetadata', { containerCluster: containerCluster(spec), entityMetadata: (spec.entityMetadata ?? []).map(entity) }),
+    backingObjectDetails: poly('CnsBlockBackingDetails', { capacityInMb: checkMb(spec.capacityMb, 'capacityMb'), backingDiskId: spec.backingDiskId }),
+    profile: spec.profileId ? [poly('VirtualMachineDefinedProfileSpec', { profileId: spec.profileId })] : undefined,
+  });
+}
+
+export function encodeUpdateSpec(spec: CnsUpdateMetadataSpec): SoapObject {
+  return obj('CnsVolumeMetadataUpdateSpec', {
+    volumeId: volumeIdValue(spec.volumeId),
+    metadata: obj('CnsVolumeMetadata', { containerCluster: containerCluster(spec), entityMetadata: spec.entityMetadata.map(entity) }),
+  });
+}
+
+export function encodeExtendCapacity(capacityMb: number): number {
+  return checkMb(capacityMb, 'capacityMb');
+}
+
+export function encodeFilter(filter: CnsQueryFilter): SoapObject {
+  return obj('CnsQueryFilter', {
+    volumeIds: filter.volumeIds?.map(volumeIdValue),
+    names: filter.names,
+    containerClusterIds: filter.containerClusterIds,
+    storagePolicyId: filter.storagePolicyId,
+    datastores: filter.datastores?.map(moref),
+    cursor: filter.cursor ? obj('CnsCursor', { offset: filter.cursor.offset, limit: filter.cursor.limit }) : undefined,
+  });
+}
+
+function decodeEntity(v: XmlValue): CnsEntityMetadata {
+  const labels: Record<string, string> = {};
+  for (const kv of all(v, 'labels')) {
+    const key = childText(kv, 'key');
+    if (key !== undefined) labels[key] = childText(kv, 'value') ?? '';
+  }
+  return {
+    entityType: (childText(v, 'entityType') ?? 'PERSISTENT_VOLUME') as CnsEntityType,
+    entityName: childText(v, 'entityName') ?? '',
+    namespace: childText(v, 'namespace') || undefined,
+    labels,
+    delete: toBool(childText(v, 'delete')) || undefined,
+    clusterId: childText(v, 'clusterId') || undefined,
+    referredEntity: all(v, 'referredEntity').map((r) => ({
+      entityType: (childText(r, 'entityType') ?? 'PERSISTENT_VOLUME') as CnsEntityType,
+      entityName: childText(r, 'entityName') ?? '',
+      namespace: childText(r, 'namespace') || undefined,
+      clusterId: childText(r, 'clusterId') || undefined,
+    })),
+  };
+}
+
+export function decodeVolume(v: XmlValue): CnsVolume {
+  const metadata = one(v, 'metadata');
+  const cluster = one(metadata, 'containerCluster');
+  const backing = one(v, 'backingObjectDetails');
+  return {
+    volumeId: childText(one(v, 'volumeId'), 'id') ?? '',
+    name: childText(v, 'name') ?? '',
+    volumeType: childText(v, 'volumeType') ?? '',
+    datastoreUrl: childText(v, 'datastoreUrl') || undefined,
+    storagePolicyId: childText(v, 'storagePolicyId') || undefined,
+    capacityMb: toInt(childText(backing, 'capacityInMb')),
+    backingDiskId: childText(backing, 'backingDiskId') || undefined,
+    containerCluster: cluster
+      ? {
+          clusterType: 'KUBERNETES',
+          clusterId: childText(cluster, 'clusterId') ?? '',
+          vSphereUser: childText(cluster, 'vSphereUser') ?? '',
+          clusterFlavor: (childText(cluster, 'clusterFlavor') || 'VANILLA') as CnsContainerCluster['clusterFlavor'],
+        }
+      : undefined,
+    entityMetadata: all(metadata, 'entityMetadata').map(decodeEntity),
+    healthStatus: childText(v, 'healthStatus') || undefined,
+    complianceStatus: childText(v, 'complianceStatus') || undefined,
+    datastoreAccessibilityStatus: childText(v, 'datastoreAccessibilityStatus') || undefined,
+  };
+}
+
+/** One entry of CnsVolumeOperationBatchResult.volumeResults. */
+export interface OperationResult {
+  volumeId?: string;
+  name?: string;
+  diskUuid?: string;
+  datastores: MoRef[];
+  fault?: VsphereFault;
+}
+
+export function decodeBatchResult(result: XmlValue | undefined, method: string): OperationResult[] {
+  return all(result, 'volumeResults').map((r) => {
+    const fault = one(r, 'fault');
+    return {
+      volumeId: childText(one(r, 'volumeId'), 'id') || undefined,
+      name: childText(r, 'name'),
+      diskUuid: text(one(r, 'diskUUID'))?.replace(/-/g, '').toLowerCase() || undefined,
+      datastores: all(r, 'placementResults')
+        .map((p) => toMoRef(one(p, 'datastore')))
+        .filter((d): d is MoRef => d !== undefined),
+      fault: fault === undefined ? undefined : faultFromValue(one(fault, 'fault'), undefined, childText(fault, 'localizedMessage') ?? '', method),
+    };
+  });
+}

@@ -1,0 +1,254 @@
+/**
+ * CNS volume operations. Each batch method sends ONE CNS request carrying all
+ * specs, waits for its one task on the shared task waiter, and maps the
+ * per-volume results back to the caller's items by index (create) or by
+ * volume id (everything else). A task-level fault fails every item of that
+ * batch; a per-volume fault, or a volume CNS left out of the result, fails
+ * only that item.
+ */
+import type {
+  BatchResult,
+  CallOptions,
+  Cns,
+  CnsAttached,
+  CnsAttachSpec,
+  CnsCreated,
+  CnsCreateSpec,
+  CnsExtendSpec,
+  CnsQueryFilter,
+  CnsQueryPage,
+  CnsUpdateMetadataSpec,
+  CnsVolume,
+} from './api.js';
+import {
+  CNS_VOLUME_MANAGER,
+  decodeBatchResult,
+  decodeVolume,
+  encodeCreateSpec,
+  encodeExtendCapacity,
+  encodeFilter,
+  encodeUpdateSpec,
+  volumeIdValue,
+  type OperationResult,
+} from './cns-codec.js';
+import { VsphereFault } from './faults.js';
+import { all, childText, one, toInt, toMoRef } from './soap/decode.js';
+import { moref, obj, type SoapValue } from './soap/envelope.js';
+import type { VimSession } from './session.js';
+import type { SharedTaskWaiter } from './task-waiter.js';
+
+export class CnsClient implements Cns {
+  constructor(
+    private readonly session: VimSession,
+    private readonly tasks: SharedTaskWaiter,
+  ) {}
+
+  async createVolumes(specs: CnsCreateSpec[], options: CallOptions = {}): Promise<BatchResult<CnsCreated>[]> {
+    if (specs.length === 0) return [];
+    const results = await this.runBatch('CnsCreateVolume', { createSpecs: specs.map(encodeCreateSpec) }, options);
+    if (!Array.isArray(results)) return specs.map(() => ({ ok: false, error: results }));
+    // CNS answers in spec order; fall back to names when the counts differ.
+    const used = new Set<number>();
+    return specs.map((spec, i) => {
+      let index = results.length === specs.length ? i : results.findIndex((r, j) => !used.has(j) && r.name === spec.name);
+      if (index >= 0 && used.has(index)) index = -1;
+      const r = index >= 0 ? results[index] : undefined;
+      if (index >= 0) used.add(index);
+      if (!r) return { ok: false, error: new VsphereFault('CnsFault', `CnsCreateVolume returned no result for volume "${spec.name}"`) };
+      if (r.fault) return { ok: false, error: r.fault };
+      if (!r.volumeId) return { ok: false, error: new VsphereFault('CnsFault', `CnsCreateVolume returned no volume id for "${spec.name}"`) };
+      return { ok: true, value: { volumeId: r.volumeId, name: r.name ?? spec.name, datastores: r.datastores } };
+    });
+  }
+
+  async createVolume(spec: CnsCreateSpec, options: CallOptions = {}): Promise<CnsCreated> {
+    return single(await this.createVolumes([spec], options));
+  }
+
+  async deleteVolumes(volumeIds: string[], options: CallOptions & { deleteDisk?: boolean } = {}): Promise<BatchResult<void>[]> {
+    if (volumeIds.length === 0) return [];
+    const results = await this.runBatch('CnsDeleteVolume', { volumeIds: volumeIds.map(volumeIdValue), deleteDisk: options.deleteDisk ?? true }, options);
+    return byVolumeId(volumeIds, results, 'CnsDeleteVolume', () => undefined);
+  }
+
+  async deleteVolume(volumeId: string, options: CallOptions & { deleteDisk?: boolean } = {}): Promise<void> {
+    single(await this.deleteVolumes([volumeId], options));
+  }
+
+  async attachVolumes(specs: CnsAttachSpec[], options: CallOptions = {}): Promise<BatchResult<CnsAttached>[]> {
+    if (specs.length === 0) return [];
+    const results = await this.runBatch('CnsAttachVolume', { attachSpecs: specs.map(attachDetachSpec) }, options);
+    return byVolumeId(
+      specs.map((s) => s.volumeId),
+      results,
+      'CnsAttachVolume',
+      (r, volumeId) => {
+        if (!r.diskUuid) throw new VsphereFault('CnsFault', `CnsAttachVolume returned no disk UUID for volume ${volumeId}`);
+        return { volumeId, diskUuid: r.diskUuid };
+      },
+    );
+  }
+
+  async attachVolume(spec: CnsAttachSpec, options: CallOptions = {}): Promise<CnsAttached> {
+    return single(await this.attachVolumes([spec], options));
+  }
+
+  async detachVolumes(specs: CnsAttachSpec[], options: CallOptions = {}): Promise<BatchResult<void>[]> {
+    if (specs.length === 0) return [];
+    const results = await this.runBatch('CnsDetachVolume', { detachSpecs: specs.map(attachDetachSpec) }, options);
+    return byVolumeId(
+      specs.map((s) => s.volumeId),
+      results,
+      'CnsDetachVolume',
+      () => undefined,
+    );
+  }
+
+  async detachVolume(spec: CnsAttachSpec, options: CallOptions = {}): Promise<void> {
+    single(await this.detachVolumes([spec], options));
+  }
+
+  async extendVolumes(specs: CnsExtendSpec[], options: CallOptions = {}): Promise<BatchResult<void>[]> {
+    if (specs.length === 0) return [];
+    const extendSpecs = specs.map((s) => obj('CnsVolumeExtendSpec', { volumeId: volumeIdValue(s.volumeId), capacityInMb: encodeExtendCapacity(s.capacityMb) }));
+    const results = await this.runBatch('CnsExtendVolume', { extendSpecs }, options);
+    return byVolumeId(
+      specs.map((s) => s.volumeId),
+      results,
+      'CnsExtendVolume',
+      () => undefined,
+    );
+  }
+
+  async extendVolume(spec: CnsExtendSpec, options: CallOptions = {}): Promise<void> {
+    single(await this.extendVolumes([spec], options));
+  }
+
+  async updateVolumeMetadata(specs: CnsUpdateMetadataSpec[], options: CallOptions = {}): Promise<BatchResult<void>[]> {
+    if (specs.length === 0) return [];
+    const results = await this.runBatch('CnsUpdateVolumeMetadata', { updateSpecs: specs.map(encodeUpdateSpec) }, options);
+    return byVolumeId(
+      specs.map((s) => s.volumeId),
+      results,
+      'CnsUpdateVolumeMetadata',
+      () => undefined,
+    );
+  }
+
+  async updateOneVolumeMetadata(spec: CnsUpdateMetadataSpec, options: CallOptions = {}): Promise<void> {
+    single(await this.updateVolumeMetadata([spec], options));
+  }
+
+  async queryVolumes(filter: CnsQueryFilter, options: CallOptions = {}): Promise<CnsQueryPage> {
+    const page = await this.queryRaw(filter, options);
+    return { volumes: clientSideFilter(page.volumes, filter), cursor: page.cursor };
+  }
+
+  async queryAllPages(filter: Omit<CnsQueryFilter, 'cursor'>, options: CallOptions & { pageSize?: number } = {}): Promise<CnsVolume[]> {
+    const limit = options.pageSize ?? 500;
+    const seen = new Map<string, CnsVolume>();
+    for (let offset = 0; ; ) {
+      const page = await this.queryRaw({ ...filter, cursor: { offset, limit } }, options);
+      for (const v of page.volumes) seen.set(v.volumeId, v);
+      const next = page.cursor.offset;
+      // Stop when CNS does not advance the cursor (the simulator always answers offset 0 with everything).
+      if (page.volumes.length === 0 || next <= offset || (page.cursor.totalRecords !== undefined && next >= page.cursor.totalRecords)) break;
+      offset = next;
+    }
+    return clientSideFilter([...seen.values()], filter);
+  }
+
+  private async queryRaw(filter: CnsQueryFilter, options: CallOptions): Promise<CnsQueryPage> {
+    const body = await this.session.call('cns', 'CnsQueryVolume', { _this: moref(CNS_VOLUME_MANAGER), filter: encodeFilter(filter) }, { ...options, idempotent: true });
+    const result = one(body, 'returnval');
+    const cursor = one(result, 'cursor');
+    return {
+      volumes: all(result, 'volumes').map(decodeVolume),
+      cursor: {
+        offset: toInt(childText(cursor, 'offset')) ?? 0,
+        limit: toInt(childText(cursor, 'limit')) ?? 0,
+        totalRecords: toInt(childText(cursor, 'totalRecords')),
+      },
+    };
+  }
+
+  async queryAllVolumes(filter: Omit<CnsQueryFilter, 'cursor'>, options: CallOptions = {}): Promise<CnsVolume[]> {
+    const body = await this.session.call(
+      'cns',
+      'CnsQueryAllVolume',
+      { _this: moref(CNS_VOLUME_MANAGER), filter: encodeFilter(filter), selection: obj('CnsQuerySelection', {}) },
+      { ...options, idempotent: true },
+    );
+    return clientSideFilter(all(one(body, 'returnval'), 'volumes').map(decodeVolume), filter);
+  }
+
+  /** Sends one CNS batch request and waits for its task: per-volume results, or the task's fault for all. */
+  private async runBatch(method: string, params: Record<string, SoapValue>, options: CallOptions): Promise<OperationResult[] | VsphereFault> {
+    const body = await this.session.call('cns', method, { _this: moref(CNS_VOLUME_MANAGER), ...params }, options);
+    const task = toMoRef(one(body, 'returnval'));
+    if (!task) throw new VsphereFault('InvalidResponse', `${method} returned no task`, { method });
+    try {
+      const outcome = await this.tasks.wait(task, options);
+      return decodeBatchResult(outcome.result, method);
+    } catch (err) {
+      // A failed task is an answer for every item of the batch; anything else (deadline, network) is the caller's error.
+      if (err instanceof VsphereFault) return err;
+      throw err;
+    }
+  }
+}
+
+function attachDetachSpec(s: CnsAttachSpec): SoapValue {
+  return obj('CnsVolumeAttachDetachSpec', { volumeId: volumeIdValue(s.volumeId), vm: moref(s.vm) });
+}
+
+function byVolumeId<T>(
+  volumeIds: string[],
+  results: OperationResult[] | VsphereFault,
+  method: string,
+  value: (r: OperationResult, volumeId: string) => T,
+): BatchResult<T>[] {
+  if (!Array.isArray(results)) return volumeIds.map(() => ({ ok: false, error: results }));
+  const pending = new Map<string, OperationResult[]>();
+  for (const r of results) {
+    if (!r.volumeId) continue;
+    const list = pending.get(r.volumeId) ?? [];
+    list.push(r);
+    pending.set(r.volumeId, list);
+  }
+  return volumeIds.map((volumeId): BatchResult<T> => {
+    const r = pending.get(volumeId)?.shift();
+    if (!r) return { ok: false, error: new VsphereFault('NotFound', `${method}: CNS has no volume ${volumeId}`, { method }) };
+    if (r.fault) return { ok: false, error: r.fault };
+    try {
+      return { ok: true, value: value(r, volumeId) };
+    } catch (err) {
+      return { ok: false, error: err as Error };
+    }
+  });
+}
+
+function single<T>(results: BatchResult<T>[]): T {
+  const [r] = results;
+  if (!r) throw new VsphereFault('CnsFault', 'CNS returned no result');
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+/** Filters the simulator ignores (names, cluster ids) are re-applied here; harmless against a real CNS. */
+function clientSideFilter(volumes: CnsVolume[], filter: Omit<CnsQueryFilter, 'cursor'>): CnsVolume[] {
+  let out = volumes;
+  if (filter.names?.length) {
+    const names = new Set(filter.names);
+    out = out.filter((v) => names.has(v.name));
+  }
+  if (filter.volumeIds?.length) {
+    const ids = new Set(filter.volumeIds);
+    out = out.filter((v) => ids.has(v.volumeId));
+  }
+  if (filter.containerClusterIds?.length) {
+    const ids = new Set(filter.containerClusterIds);
+    out = out.filter((v) => v.containerCluster !== undefined && ids.has(v.containerCluster.clusterId));
+  }
+  return out;
+}
