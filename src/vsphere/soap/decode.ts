@@ -46,7 +46,8 @@ const parser = new XMLParser({
   processEntities: false,
   ignoreDeclaration: true,
   transformTagName: (name: string) => name.slice(name.indexOf(':') + 1),
-  transformAttributeName: (name: string) => (/^[^:]+:type$/.test(name) ? 'xsiType' : name),
+  // fast-xml-parser passes the attribute name with its '@' prefix already applied.
+  transformAttributeName: (name: string) => (/^@?[^:@]+:type$/.test(name) ? '@xsiType' : name),
   isArray: (name: string, _jpath: unknown, _isLeaf: boolean, isAttribute: boolean) => !isAttribute && REPEATED.has(name),
   tagValueProcessor: (_name: string, value: string) => decodeEntities(value),
   attributeValueProcessor: (_name: string, value: string) => decodeEntities(value),
