@@ -146,7 +146,8 @@ export class SharedTaskWaiter implements TaskWaiter {
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'task pre-check failed; waiting on the property collector');
     }
-    if (this.waiters.size > 0) this.ensureLoop();
+    // Only tasks of this batch that are still running need the collector; later registrations have their own pre-check.
+    if (values.some((v) => this.waiters.has(v) && !this.toCheck.has(v))) this.ensureLoop();
   }
 
   private ensureLoop(): void {

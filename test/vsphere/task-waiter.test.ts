@@ -1,0 +1,115 @@
+/** The shared task waiter: many concurrent waits on one property collector, against the simulator. */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
+import type { MoRef, VsphereClient } from '../../src/vsphere/api.js';
+import { isFault, VsphereTimeoutError } from '../../src/vsphere/faults.js';
+import { clientFor } from './helpers.js';
+
+let sim: Vcsim;
+let datastore: MoRef;
+let vm: MoRef;
+
+beforeAll(async () => {
+  sim = await startVcsim();
+  const probe = clientFor(sim);
+  try {
+    datastore = (await probe.inventory.datastores())[0]!.ref;
+    vm = (await probe.inventory.vms())[0]!.ref;
+  } finally {
+    await probe.close();
+  }
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+const create = (client: VsphereClient, name: string): Promise<{ volumeId: string }> =>
+  client.cns.createVolume({ name, capacityMb: 10, datastores: [datastore], clusterId: 'c', vSphereUser: 'u' });
+
+describe('task waiter', () => {
+  test('50 concurrent task waits resolve correctly through ONE WaitForUpdatesEx loop (no pre-check)', async () => {
+    const client = clientFor(sim, { taskPrecheck: 'never' });
+    try {
+      await client.session.ensure();
+      client.resetStats();
+      const names = Array.from({ length: 50 }, (_, i) => `wait-${i}`);
+      const created = await Promise.all(names.map((n) => create(client, n)));
+      const stats = client.stats().byMethod;
+      // Each caller got its own volume: the ids are distinct and each id's volume carries that caller's name.
+      expect(new Set(created.map((c) => c.volumeId)).size).toBe(50);
+      const volumes = new Map((await client.cns.queryVolumes({ volumeIds: created.map((c) => c.volumeId) })).volumes.map((v) => [v.volumeId, v.name]));
+      created.forEach((c, i) => expect(volumes.get(c.volumeId)).toBe(names[i]));
+      expect(stats['/vsanHealth CnsCreateVolume']).toBe(50);
+      expect(stats['/sdk CreatePropertyCollector']).toBe(1);
+      expect(stats['/sdk CreateFilter']).toBe(1);
+      expect(stats['/sdk WaitForUpdatesEx']).toBeLessThanOrEqual(5);
+      expect(stats['/sdk RetrievePropertiesEx']).toBeUndefined();
+      console.log('50 concurrent creates via WaitForUpdatesEx:', stats);
+      expect(client.tasks.pending()).toBe(0);
+
+      // A failing task surfaces its fault type through the same loop.
+      await client.cns.attachVolume({ volumeId: created[0]!.volumeId, vm });
+      const err = await client.cns.attachVolume({ volumeId: created[0]!.volumeId, vm }).catch((e: unknown) => e);
+      expect(isFault(err, 'ResourceInUse')).toBe(true);
+      await client.cns.detachVolume({ volumeId: created[0]!.volumeId, vm });
+      await client.cns.deleteVolumes(created.map((c) => c.volumeId));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('50 concurrent waits with the pre-check share one RetrievePropertiesEx per tick', async () => {
+    const client = clientFor(sim);
+    try {
+      await client.session.ensure();
+      client.resetStats();
+      const created = await Promise.all(Array.from({ length: 50 }, (_, i) => create(client, `pre-${i}`)));
+      const stats = client.stats().byMethod;
+      expect(new Set(created.map((c) => c.volumeId)).size).toBe(50);
+      expect(stats['/sdk RetrievePropertiesEx']).toBeLessThan(50);
+      console.log('50 concurrent creates with pre-check:', stats);
+      await client.cns.deleteVolumes(created.map((c) => c.volumeId));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a wait ends at its own deadline without disturbing the others; an unknown task is ManagedObjectNotFound', async () => {
+    const client = clientFor(sim, { taskPrecheck: 'never' });
+    try {
+      const controller = new AbortController();
+      controller.abort();
+      await expect(client.tasks.wait({ type: 'Task', value: 'task-does-not-matter' }, { signal: controller.signal })).rejects.toBeInstanceOf(VsphereTimeoutError);
+      const ok = await create(client, 'after-abort');
+      expect(ok.volumeId).toBeTruthy();
+      const precheck = clientFor(sim);
+      try {
+        const missing = await precheck.tasks.wait({ type: 'Task', value: 'task-424242' }).catch((e: unknown) => e);
+        expect(isFault(missing, 'ManagedObjectNotFound')).toBe(true);
+      } finally {
+        await precheck.close();
+      }
+      await client.cns.deleteVolume(ok.volumeId);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('after the session is terminated the waiter builds a new collector and keeps working', async () => {
+    const client = clientFor(sim, { taskPrecheck: 'never' });
+    const admin = clientFor(sim);
+    try {
+      await create(client, 'before-expiry');
+      await admin.session.terminateSessions([await client.session.currentSessionKey()]);
+      const after = await create(client, 'after-expiry');
+      expect(after.volumeId).toBeTruthy();
+      const stats = client.stats();
+      expect(stats.sessionsCreated).toBe(2);
+      expect(stats.byMethod['/sdk CreatePropertyCollector']).toBe(2);
+    } finally {
+      await client.close();
+      await admin.close();
+    }
+  });
+});
