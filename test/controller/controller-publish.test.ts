@@ -1,0 +1,153 @@
+/**
+ * ControllerPublishVolume / ControllerUnpublishVolume over the real gRPC
+ * socket against the vCenter simulator: contexts, idempotency, the
+ * disk.EnableUUID check, unknown volume/node, deleted node VMs, and the
+ * batching of attach/detach storms to one VM (counted on the simulator).
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { status } from '@grpc/grpc-js';
+import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, GiB } from './fixture.js';
+import { codeOf, errorOf } from './csi-client.js';
+
+/** The simulator answers every attach with this disk UUID (a known quirk). */
+const SIM_DISK_UUID = '6000c298595bf4575739e9105b2c0c2d';
+const CONTEXT = { type: 'vSphere CNS Block Volume', diskUUID: SIM_DISK_UUID };
+
+let world: World;
+let served: Served;
+
+beforeAll(async () => {
+  world = await startWorld();
+  served = await serveController(world, { enabled: true, windowMs: 5, maxBatch: 32 });
+}, 60_000);
+
+afterAll(async () => {
+  await served?.stop();
+  await stopWorld(world);
+});
+
+async function volumes(prefix: string, n: number, on: Served = served): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await on.csi.call<{ volume: { volume_id: string } }>('CreateVolume', { name: `${prefix}-${i}`, volume_capabilities: [MOUNT_RWO], capacity_range: { required_bytes: String(GiB) } });
+    out.push(res.volume.volume_id);
+  }
+  return out;
+}
+
+const publish = (volumeId: string, nodeId: string, on: Served = served) =>
+  on.csi.call<{ publish_context: Record<string, string> }>('ControllerPublishVolume', { volume_id: volumeId, node_id: nodeId, volume_capability: MOUNT_RWO, readonly: false });
+const unpublish = (volumeId: string, nodeId: string, on: Served = served) => on.csi.call('ControllerUnpublishVolume', { volume_id: volumeId, node_id: nodeId });
+
+async function countCns(method: string, fn: () => Promise<unknown>): Promise<number> {
+  const before = (await world.sim.requests()).byMethod[`/vsanHealth ${method}`] ?? 0;
+  await fn();
+  return ((await world.sim.requests()).byMethod[`/vsanHealth ${method}`] ?? 0) - before;
+}
+
+describe('publish and unpublish one volume', () => {
+  test('attach returns the context; repeating it is free; another node is refused', async () => {
+    const [vol] = await volumes('pvc-pub', 1);
+    const node = world.nodes[0]!.biosUuid!;
+    expect((await publish(vol!, node)).publish_context).toEqual(CONTEXT);
+    const again = await countCns('CnsAttachVolume', async () => expect((await publish(vol!, node)).publish_context).toEqual(CONTEXT));
+    expect(again).toBe(0);
+    const other = await errorOf(publish(vol!, world.nodes[1]!.biosUuid!));
+    expect(other.code).toBe(status.FAILED_PRECONDITION);
+    expect(other.details).toContain(node);
+
+    const got = await served.csi.call<{ status: { published_node_ids: string[] } }>('ControllerGetVolume', { volume_id: vol });
+    expect(got.status.published_node_ids).toEqual([node]);
+    const list = await served.csi.call<{ entries: { volume: { volume_id: string }; status: { published_node_ids: string[] } }[] }>('ListVolumes', {});
+    expect(list.entries.find((e) => e.volume.volume_id === vol)?.status.published_node_ids).toEqual([node]);
+    expect(await codeOf(served.csi.call('DeleteVolume', { volume_id: vol }))).toBe(status.FAILED_PRECONDITION);
+
+    await unpublish(vol!, node);
+    await unpublish(vol!, node);
+    expect((await served.csi.call<{ status: { published_node_ids: string[] } }>('ControllerGetVolume', { volume_id: vol })).status.published_node_ids).toEqual([]);
+    // Now it can move to another node, and be deleted once detached there.
+    const node1 = world.nodes[1]!.biosUuid!;
+    expect((await publish(vol!, node1)).publish_context).toEqual(CONTEXT);
+    await unpublish(vol!, node1);
+    await served.csi.call('DeleteVolume', { volume_id: vol });
+  });
+
+  test('node VM without disk.EnableUUID: FAILED_PRECONDITION with the fix', async () => {
+    const [vol] = await volumes('pvc-uuid', 1);
+    const err = await errorOf(publish(vol!, world.unfitNode.biosUuid!));
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.details).toContain('disk.EnableUUID=TRUE');
+    expect(err.details).toContain(world.unfitNode.name);
+  });
+
+  test('unknown volume or node: NOT_FOUND; malformed node id: INVALID_ARGUMENT; unpublish of unknowns succeeds', async () => {
+    const [vol] = await volumes('pvc-unknown', 1);
+    expect(await codeOf(publish('11111111-2222-3333-4444-555555555555', world.nodes[0]!.biosUuid!))).toBe(status.NOT_FOUND);
+    expect(await codeOf(publish(vol!, '11111111-2222-3333-4444-555555555555'))).toBe(status.NOT_FOUND);
+    expect(await codeOf(publish(vol!, 'node-1'))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(served.csi.call('ControllerPublishVolume', { volume_id: vol, node_id: world.nodes[0]!.biosUuid }))).toBe(status.INVALID_ARGUMENT);
+    await unpublish(vol!, '11111111-2222-3333-4444-555555555555');
+    await unpublish('11111111-2222-3333-4444-555555555555', world.nodes[0]!.biosUuid!);
+  });
+
+  test('node VM deleted from the inventory: unpublish succeeds and frees the volume', async () => {
+    const [vol] = await volumes('pvc-gone', 1);
+    const victim = world.nodes[world.nodes.length - 1]!;
+    await publish(vol!, victim.biosUuid!);
+    await world.client.inventory.powerOffVm(victim.ref).catch(() => undefined);
+    await world.client.inventory.destroyVm(victim.ref);
+    await unpublish(vol!, victim.biosUuid!);
+    expect((await served.csi.call<{ status: { published_node_ids: string[] } }>('ControllerGetVolume', { volume_id: vol })).status.published_node_ids).toEqual([]);
+  });
+});
+
+describe('batching', () => {
+  test('20 concurrent publishes to one VM: fewer CNS calls than volumes, every caller correct', async () => {
+    const vols = await volumes('pvc-storm', 20);
+    const node = world.nodes[2]!.biosUuid!;
+    let results: { publish_context: Record<string, string> }[] = [];
+    const calls = await countCns('CnsAttachVolume', async () => {
+      results = await Promise.all(vols.map((v) => publish(v, node)));
+    });
+    expect(calls).toBeLessThan(vols.length);
+    expect(calls).toBeGreaterThanOrEqual(1);
+    for (const r of results) expect(r.publish_context).toEqual(CONTEXT);
+    for (const v of vols) {
+      expect((await served.csi.call<{ status: { published_node_ids: string[] } }>('ControllerGetVolume', { volume_id: v })).status.published_node_ids).toEqual([node]);
+    }
+    const detaches = await countCns('CnsDetachVolume', async () => {
+      await Promise.all(vols.map((v) => unpublish(v, node)));
+    });
+    expect(detaches).toBeLessThan(vols.length);
+    for (const v of vols) await served.csi.call('DeleteVolume', { volume_id: v });
+  });
+
+  test('one bad volume in a batch fails only its caller', async () => {
+    const vols = await volumes('pvc-mixed', 6);
+    const elsewhere = vols.pop()!;
+    const nodeA = world.nodes[3]!.biosUuid!;
+    await publish(elsewhere, world.nodes[0]!.biosUuid!);
+    const missing = '99999999-8888-7777-6666-555555555555';
+    let settled: PromiseSettledResult<{ publish_context: Record<string, string> }>[] = [];
+    const calls = await countCns('CnsAttachVolume', async () => {
+      settled = await Promise.allSettled([...vols, missing, elsewhere].map((v) => publish(v, nodeA)));
+    });
+    expect(calls).toBeLessThan(vols.length);
+    const codes = settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as { code: number }).code));
+    expect(codes).toEqual([...vols.map(() => 'ok'), status.NOT_FOUND, status.FAILED_PRECONDITION]);
+    for (const s of settled.slice(0, vols.length)) expect((s as PromiseFulfilledResult<{ publish_context: unknown }>).value.publish_context).toEqual(CONTEXT);
+  });
+
+  test('batching off: one CNS call per publish', async () => {
+    const plain = await serveController(world, { enabled: false });
+    try {
+      const vols = await volumes('pvc-nobatch', 8, plain);
+      const node = world.nodes[1]!.biosUuid!;
+      const calls = await countCns('CnsAttachVolume', () => Promise.all(vols.map((v) => publish(v, node, plain))));
+      expect(calls).toBe(vols.length);
+      await Promise.all(vols.map((v) => unpublish(v, node, plain)));
+    } finally {
+      await plain.stop();
+    }
+  });
+});
