@@ -1,0 +1,158 @@
+/**
+ * This node's accessible topology, from the labels the CPI put on its
+ * Node object. Until the CPI has initialized the node (the uninitialized
+ * taint is still there, or a label the config asks for is missing) the
+ * answer would be wrong, and node-driver-registrar records it once in the
+ * CSINode object; so we watch the Node for a bounded time and, failing
+ * that, refuse with a message naming the label and pointing at the CPI.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, Watch, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { CsiError, failedPrecondition, GrpcCode, unavailable } from '../csi/errors.js';
+import type { LabelsConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { TopologySource } from './info.js';
+
+export const CSI_TOPOLOGY_PREFIX = 'topology.csi.vmware.com/';
+export const ZONE_KEYS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'] as const;
+export const REGION_KEYS = ['topology.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/region'] as const;
+const WATCH_RETRY_MS = 1000;
+
+export const UNINITIALIZED_TAINT = 'node.cloudprovider.kubernetes.io/uninitialized';
+
+export interface KubeTopologyOptions {
+  kubeConfig: KubeConfig;
+  nodeName: string;
+  /** `[Labels]` of csi-vsphere.conf when a config file was given. */
+  labels?: LabelsConfig;
+  /** How long to wait for the CPI; default 120 s. */
+  waitMs?: number;
+  logger: Logger;
+}
+
+/** What the node's labels say: the segments, or why they are not ready yet. */
+export type TopologyVerdict = { ready: true; segments: Record<string, string> } | { ready: false; missing: string };
+
+/** Pure decision from a Node object and the configured labels. */
+export function topologyFromNode(node: V1Node, labels: LabelsConfig | undefined): TopologyVerdict {
+  const nodeLabels = node.metadata?.labels ?? {};
+  if ((node.spec?.taints ?? []).some((t) => t.key === UNINITIALIZED_TAINT)) {
+    return { ready: false, missing: `taint ${UNINITIALIZED_TAINT} to be removed` };
+  }
+  const segments: Record<string, string> = {};
+  const categories = labels?.topologyCategories ?? [];
+  if (categories.length > 0) {
+    for (const category of categories) {
+      const key = CSI_TOPOLOGY_PREFIX + category;
+      const value = nodeLabels[key];
+      if (!value) return { ready: false, missing: `label ${key}` };
+      segments[key] = value;
+    }
+    return { ready: true, segments };
+  }
+  // Legacy zone/region config requires them; without config they are reported when present.
+  const required = [...(labels?.zone ? [ZONE_KEYS] : []), ...(labels?.region ? [REGION_KEYS] : [])];
+  for (const keys of required) {
+    if (!keys.some((k) => nodeLabels[k])) return { ready: false, missing: `label ${keys[0]}` };
+  }
+  for (const key of [...ZONE_KEYS, ...REGION_KEYS]) {
+    if (nodeLabels[key]) segments[key] = nodeLabels[key];
+  }
+  return { ready: true, segments };
+}
+
+function kubeFailure(nodeName: string, error: unknown): CsiError {
+  const code = (error as { code?: number } | undefined)?.code;
+  if (code === 404) {
+    return failedPrecondition(`Node ${nodeName} does not exist in the Kubernetes API: set NODE_NAME from the downward API (spec.nodeName)`);
+  }
+  if (code === 401 || code === 403) {
+    return failedPrecondition(`reading Node ${nodeName} was refused (HTTP ${code}): the node plugin's ServiceAccount needs get, list and watch on nodes`);
+  }
+  return unavailable(`reading Node ${nodeName} from the Kubernetes API failed: ${(error as Error)?.message ?? String(error)}`);
+}
+
+export function createKubeTopology(options: KubeTopologyOptions): TopologySource {
+  const { kubeConfig, nodeName, labels, logger } = options;
+  const waitMs = options.waitMs ?? 120_000;
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+
+  const readNode = async (): Promise<V1Node> => {
+    try {
+      return await api.readNode({ name: nodeName });
+    } catch (error) {
+      throw kubeFailure(nodeName, error);
+    }
+  };
+
+  return async (signal) => {
+    let node = await readNode();
+    let verdict = topologyFromNode(node, labels);
+    if (verdict.ready) return verdict.segments;
+    logger.info({ node: nodeName, waitingFor: verdict.missing }, 'node not initialized by the CPI yet: watching it');
+    const deadline = Date.now() + waitMs;
+    while (!verdict.ready && Date.now() < deadline) {
+      if (signal.aborted) throw new CsiError(GrpcCode.CANCELLED, 'NodeGetInfo was cancelled while waiting for the CPI');
+      const started = Date.now();
+      node = await watchUntilReady(kubeConfig, node, labels, deadline, signal).catch((error: unknown) => {
+        throw kubeFailure(nodeName, error);
+      });
+      verdict = topologyFromNode(node, labels);
+      if (verdict.ready || Date.now() >= deadline || signal.aborted) break;
+      // The watch ended early (e.g. 410 Gone): re-read for a fresh resourceVersion, without spinning.
+      if (Date.now() - started < WATCH_RETRY_MS) await sleep(WATCH_RETRY_MS).catch(() => undefined);
+      node = await readNode();
+      verdict = topologyFromNode(node, labels);
+    }
+    if (verdict.ready) return verdict.segments;
+    throw failedPrecondition(
+      `Node ${nodeName} is not initialized after ${Math.round(waitMs / 1000)} s: waiting for ${verdict.missing}. ` +
+        'Check that the vSphere cloud provider (CPI) runs and that the VM (or its host, cluster, datacenter) carries a tag in each configured category',
+    );
+  };
+}
+
+/**
+ * Watch one Node from the resourceVersion we last saw until it is ready,
+ * the deadline passes, the call is cancelled or the watch ends (the caller
+ * re-reads and watches again). Resolves with the newest copy seen.
+ */
+async function watchUntilReady(kubeConfig: KubeConfig, node: V1Node, labels: LabelsConfig | undefined, deadline: number, signal: AbortSignal): Promise<V1Node> {
+  const name = node.metadata?.name ?? '';
+  let latest = node;
+  let controller: AbortController | undefined;
+  return await new Promise<V1Node>((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      controller?.abort();
+      if (error) reject(error);
+      else resolve(latest);
+    };
+    const onAbort = (): void => finish();
+    const timer = setTimeout(() => finish(), Math.max(0, deadline - Date.now()));
+    signal.addEventListener('abort', onAbort, { once: true });
+    new Watch(kubeConfig)
+      .watch(
+        '/api/v1/nodes',
+        { fieldSelector: `metadata.name=${name}`, resourceVersion: latest.metadata?.resourceVersion, allowWatchBookmarks: true },
+        (phase: string, object: V1Node) => {
+          if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
+          latest = object;
+          if (topologyFromNode(object, labels).ready) finish();
+        },
+        // The watch ended (server timeout, 410 Gone, network): the caller re-reads and retries.
+        () => finish(),
+      )
+      .then(
+        (c) => {
+          controller = c;
+          if (settled) c.abort();
+        },
+        (error: unknown) => finish(error),
+      );
+  });
+}
