@@ -243,12 +243,13 @@ export class CpiController {
   private async apply(node: V1Node, plan: Extract<NodePlan, { action: 'apply' }>): Promise<void> {
     const name = node.metadata!.name!;
     // Addresses first: once the taint is gone, workloads may land and need them.
+    let current = node;
     if (plan.addresses) {
       const body = buildAddressPatch(node, plan.addresses);
-      if (body) await this.api.patchNodeStatus(name, body);
+      // The answer carries the new resourceVersion, which the taint patch below must use.
+      if (body) current = await this.api.patchNodeStatus(name, body);
     }
     const changes = { providerID: plan.providerID, labels: plan.labels, removeTaints: plan.removeTaints, addTaints: plan.addTaints };
-    let current = node;
     for (let attempt = 0; ; attempt++) {
       const body = buildNodePatch(current, changes);
       if (!body) break;
@@ -264,7 +265,7 @@ export class CpiController {
     if (plan.initializing) {
       this.counters.nodesInitialized++;
       this.log.info({ node: name, vm: plan.vm.vm.name, vcenter: plan.vm.vcenter, matchedBy: plan.matchedBy, providerID: plan.providerID }, 'node initialized');
-    } else if (current !== node || buildNodePatch(node, changes)) {
+    } else if (buildNodePatch(node, changes) || current !== node) {
       this.counters.nodesUpdated++;
     }
   }
