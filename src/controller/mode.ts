@@ -19,8 +19,8 @@ import type { VsphereClient } from '../vsphere/api.js';
 import type { BatchingOptions } from './context.js';
 import { createControllerService } from './service.js';
 
-/** How long Probe waits for vCenter before answering not-ready. */
-const PROBE_TIMEOUT_MS = 5_000;
+/** How long Probe waits for vCenter before answering not-ready (a hung vCenter must not hang the liveness probe). */
+const PROBE_TIMEOUT_MS = 2_000;
 
 export async function runControllerMode(opts: ModeOptions, logger: Logger): Promise<ModeHandle> {
   const config = await loadCsiConfig(opts.configPath, { env: opts.env, logger });
