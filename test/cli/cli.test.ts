@@ -1,0 +1,199 @@
+/**
+ * The real compiled CLI as a process: usage errors, `version`, Identity in
+ * controller mode (config pointing at the vCenter simulator) and node mode
+ * over the real socket, and SIGTERM removing the socket.
+ *
+ * The sources are compiled once per run into a private folder under .cache/
+ * (same tsconfig.build.json as `npm run build`), so this suite never rewrites
+ * dist/ while other suites run programs from it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { ServiceError } from '@grpc/grpc-js';
+import { createCsiClient } from '../../src/csi/client.js';
+import { GrpcCode } from '../../src/csi/errors.js';
+import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
+
+const run = promisify(execFile);
+const repo = resolve(import.meta.dirname, '../..');
+let buildDir: string;
+let main: string;
+let work: string;
+let sim: Vcsim;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  buildDir = join(repo, '.cache', `cli-test-${process.pid}`);
+  await rm(buildDir, { recursive: true, force: true });
+  await mkdir(buildDir, { recursive: true });
+  // proto/ and package.json sit beside dist/ exactly as in the image.
+  await symlink(join(repo, 'proto'), join(buildDir, 'proto'));
+  await symlink(join(repo, 'package.json'), join(buildDir, 'package.json'));
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(buildDir, 'dist')], {
+    cwd: repo,
+    timeout: 170_000,
+  }).catch((err: { stdout?: string }) => {
+    // Type errors elsewhere still emit JavaScript; only a missing entry point is fatal here.
+    process.stderr.write(`tsc reported problems (continuing if main.js was emitted):\n${err.stdout ?? ''}\n`);
+  });
+  main = join(buildDir, 'dist', 'main.js');
+  await stat(main);
+  work = await mkdtemp(join(tmpdir(), 'cli-test-'));
+  sim = await startVcsim();
+}, 180_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await sim?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+});
+
+const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME });
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [main, ...args], { env: { ...baseEnv(), ...env }, timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+interface Served {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts a serving mode and resolves once it logs that the socket listens. */
+function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const child = spawn(process.execPath, [main, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let err = '';
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      r(code);
+    }),
+  );
+  return new Promise((resolveServed, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (err.includes('"msg":"CSI server listening"')) resolveServed({ child, stderr: () => err, exited });
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${err}`)));
+  });
+}
+
+describe('vsphere-csi CLI (compiled)', () => {
+  test('version prints the driver name and package version', async () => {
+    const out = await cli(['version']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^csi\.vsphere\.vmware\.com \d+\.\d+\.\d+/);
+  });
+
+  test.each([
+    [['frobnicate'], {}, "mode must be one of controller, node, cpi, preflight, version, got 'frobnicate'"],
+    [['node', '--no-such-flag'], {}, "Unknown option '--no-such-flag'"],
+    [['controller'], { X_CSI_MODE: 'node' }, "mode 'controller' conflicts with X_CSI_MODE=node"],
+    [[], {}, 'no mode given'],
+  ])('%j %j → exit 2 with usage on stderr', async (args, env, message) => {
+    const out = await cli(args as string[], env as NodeJS.ProcessEnv);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain(message);
+    expect(out.stderr).toContain('Usage: vsphere-csi <mode> [flags]');
+    expect(out.stdout).toBe('');
+  });
+
+  test('--help prints usage on stdout and exits 0', async () => {
+    const out = await cli(['--help']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('--endpoint <unix:///path>');
+  });
+
+  test('controller mode serves Identity for a config pointing at the simulator; SIGTERM removes the socket', async () => {
+    const config = join(work, 'csi-vsphere.conf');
+    await writeFile(
+      config,
+      [
+        '[Global]',
+        'cluster-id = "cli-test"',
+        'insecure-flag = "true"',
+        '',
+        `[VirtualCenter "${sim.hostname}"]`,
+        `user = "${sim.username}"`,
+        `password = "${sim.password}"`,
+        `port = "${sim.port}"`,
+        'datacenters = "DC0"',
+        '',
+      ].join('\n'),
+    );
+    const socket = join(work, 'controller', 'csi.sock');
+    const served = await serve(['controller', '--endpoint', `unix://${socket}`, '--config', config, '--log-level', 'debug']);
+    const client = createCsiClient(`unix://${socket}`);
+    try {
+      await expect(client.call('Identity', 'GetPluginInfo')).resolves.toMatchObject({ name: 'csi.vsphere.vmware.com' });
+      const caps = await client.call<{ capabilities: Array<Record<string, { type: string }>> }>('Identity', 'GetPluginCapabilities');
+      expect(caps.capabilities.map((c) => c.service?.type ?? `expansion:${c.volume_expansion?.type}`)).toEqual([
+        'CONTROLLER_SERVICE',
+        'VOLUME_ACCESSIBILITY_CONSTRAINTS',
+        'expansion:ONLINE',
+      ]);
+      await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: true } });
+    } finally {
+      client.close();
+    }
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+    await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(served.stderr()).not.toContain(sim.password);
+  });
+
+  test('controller mode with a broken config exits 1 without creating a socket', async () => {
+    const config = join(work, 'broken.conf');
+    await writeFile(config, `[VirtualCenter "${sim.hostname}"]\nuser = "${sim.username}"\nport = "abc"\n`);
+    const socket = join(work, 'broken', 'csi.sock');
+    const out = await cli(['controller', '--endpoint', `unix://${socket}`, '--config', config]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('failed to start');
+    await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('node mode (mode from X_CSI_MODE) serves Identity; Controller is UNIMPLEMENTED; SIGTERM removes the socket', async () => {
+    const dmi = join(work, 'dmi');
+    await mkdir(dmi, { recursive: true });
+    await writeFile(join(dmi, 'product_serial'), 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6\n');
+    await writeFile(join(dmi, 'product_uuid'), '4A8C1E42-3C2B-5E4D-6F70-8192A3B4C5D6\n');
+    const socket = join(work, 'node', 'csi.sock');
+    const served = await serve([], {
+      X_CSI_MODE: 'node',
+      CSI_ENDPOINT: `unix://${socket}`,
+      NODE_NAME: 'worker-1',
+      X_CSI_DMI_DIR: dmi,
+      X_CSI_DEVICE_DIR: join(work, 'by-id'),
+    });
+    expect((await stat(socket)).mode & 0o777).toBe(0o660);
+    const client = createCsiClient(socket);
+    try {
+      await expect(client.call('Identity', 'GetPluginInfo')).resolves.toMatchObject({ name: 'csi.vsphere.vmware.com' });
+      const caps = await client.call<{ capabilities: Array<Record<string, { type: string }>> }>('Identity', 'GetPluginCapabilities');
+      expect(caps.capabilities.some((c) => c.service?.type === 'CONTROLLER_SERVICE')).toBe(false);
+      await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: true } });
+      const err = (await client.call('Controller', 'ControllerGetCapabilities').catch((e: unknown) => e)) as ServiceError;
+      expect(err.code).toBe(GrpcCode.UNIMPLEMENTED);
+    } finally {
+      client.close();
+    }
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+    await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(served.stderr()).toContain('"signal":"SIGTERM"');
+  });
+});
