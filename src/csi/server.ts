@@ -57,12 +57,19 @@ export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer>
   return { socketPath, inFlight: () => running.size, close };
 }
 
+/**
+ * A umask keeps the socket from ever being world-accessible between bind and
+ * chmod. umask is process-wide, so concurrent binds (tests start several
+ * servers) share one change: the first sets it, the last restores it.
+ */
+let umaskHolders = 0;
+let savedUmask = 0;
+
 function bindSocket(server: grpc.Server, socketPath: string): Promise<void> {
-  // A umask keeps the socket from ever being world-accessible between bind and chmod.
-  const previous = process.umask(0o117);
+  if (umaskHolders++ === 0) savedUmask = process.umask(0o117);
   return new Promise<void>((resolve, reject) => {
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => {
-      process.umask(previous);
+      if (--umaskHolders === 0) process.umask(savedUmask);
       if (err) reject(new Error(`cannot listen on ${socketPath}: ${err.message}`));
       else resolve();
     });
@@ -96,14 +103,17 @@ function wrapService(
   const out: grpc.UntypedServiceImplementation = {};
   for (const method of Object.keys(csiServiceDefinition(service))) {
     const handler = impl[method];
-    out[method] = handler ? wrapUnary(method, handler, opts, running) : unimplemented(service, method);
+    out[method] = handler ? wrapUnary(method, handler, opts, running) : unimplemented(service, method, opts);
   }
   return out;
 }
 
-function unimplemented(service: string, method: string): grpc.handleUnaryCall<unknown, unknown> {
-  return (_call, callback) =>
+function unimplemented(service: string, method: string, opts: CsiServerOptions): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    opts.metrics?.rpcTotal.inc({ method, code: 'UNIMPLEMENTED' });
+    opts.logger.info({ method, ...logFields(call.request), code: 'UNIMPLEMENTED', duration_ms: 0 }, `${method} not implemented`);
     callback({ code: grpc.status.UNIMPLEMENTED, details: `${service}.${method} is not implemented by this driver` });
+  };
 }
 
 /** Ids worth a log field; never bodies (secrets, mount flags). */

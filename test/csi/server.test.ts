@@ -18,7 +18,7 @@ import { createCsiMetrics, startMetricsServer } from '../../src/csi/metrics.js';
 import { parseEndpoint, startCsiServer, type CsiServer } from '../../src/csi/server.js';
 import type { CallContext, ServiceImpl } from '../../src/csi/handler.js';
 import { GrpcCode, invalidArgument } from '../../src/csi/errors.js';
-import { VsphereFault } from '../../src/vsphere/faults.js';
+import { VsphereConnectionError, VsphereFault } from '../../src/vsphere/faults.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -103,6 +103,37 @@ describe('CSI server over a unix socket', () => {
     const rpc = await codeOf(client.call('Controller', 'CreateVolume', { name: 'pvc-1' }));
     expect(rpc).toEqual({ code: GrpcCode.UNIMPLEMENTED, details: 'Controller.CreateVolume is not implemented by this driver' });
     expect((await codeOf(client.call('Node', 'NodeGetInfo'))).code).toBe(GrpcCode.UNIMPLEMENTED);
+  });
+
+  test('Probe reports not-ready, and a failing probe becomes a gRPC status', async () => {
+    const path = socketPath();
+    let mode: 'ready' | 'initializing' | 'broken' = 'initializing';
+    const server = await startCsiServer({
+      endpoint: path,
+      logger: silentLogger,
+      services: {
+        Identity: createIdentityService({
+          mode: 'node',
+          probe: async () => {
+            if (mode === 'broken') throw new VsphereConnectionError('connect ECONNREFUSED 127.0.0.1:443');
+            return mode === 'ready';
+          },
+        }),
+      },
+    });
+    const client = createCsiClient(path);
+    cleanups.push(async () => {
+      client.close();
+      await server.close();
+    });
+    await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: false } });
+    mode = 'ready';
+    await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: true } });
+    mode = 'broken';
+    expect(await codeOf(client.call('Identity', 'Probe'))).toEqual({
+      code: GrpcCode.UNAVAILABLE,
+      details: 'vCenter is unreachable: connect ECONNREFUSED 127.0.0.1:443',
+    });
   });
 
   test('creates the parent 0750 and the socket 0660', async () => {
