@@ -116,7 +116,7 @@ describe('CNS', () => {
     expect(client.stats().byMethod['/vsanHealth CnsCreateVolume']).toBe(1);
     const ids = results.map((r) => (r.ok ? r.value.volumeId : ''));
     expect(results.every((r) => r.ok)).toBe(true);
-    const names = (await client.cns.queryVolumes({ volumeIds: ids })).volumes.map((v) => [v.volumeId, v.name]);
+    const names = (await client.cns.queryVolumes({ volumeIds: ids })).volumes.map((v): [string, string] => [v.volumeId, v.name]);
     expect(new Map(names)).toEqual(new Map([[ids[0]!, 'batch-a'], [ids[1]!, 'batch-b'], [ids[2]!, 'batch-c']]));
 
     // Extend two real volumes and one unknown id in one call.
