@@ -129,6 +129,11 @@ describe('vCenter stopped mid-call', () => {
       const later = await client.session.currentTime().catch((e: unknown) => e);
       expect(later).toBeInstanceOf(VsphereConnectionError);
       expect((later as Error).message).toMatch(/cannot reach vCenter 127\.0\.0\.1 \(ECONNREFUSED\)/);
+      // Reads are retried with bounded backoff (3 attempts); writes are sent once.
+      expect(client.stats().byMethod['/sdk CurrentTime']).toBe(3);
+      const write = await client.cns.createVolume({ name: 'x', capacityMb: 1, datastores: [{ type: 'Datastore', value: 'd' }], clusterId: 'c', vSphereUser: 'u' }).catch((e: unknown) => e);
+      expect(write).toBeInstanceOf(VsphereConnectionError);
+      expect(client.stats().byMethod['/vsanHealth CnsCreateVolume']).toBe(1);
     } finally {
       await doomed.stop();
     }
