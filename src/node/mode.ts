@@ -1,18 +1,65 @@
 /**
  * `vsphere-csi node`: CSI Identity + Node on the kubelet plugin socket.
- *
- * Initial wiring by the CLI author; the node helper owns this file and fills
- * the Node service (src/node/service.ts) with the OS layer and topology.
+ * Needs no vCenter and no config file; reads `[Labels]` when a config file
+ * exists, and the Kubernetes API (in-cluster or --kubeconfig) for the
+ * node's topology labels when it is reachable.
  */
+import { KubeConfig } from '@kubernetes/client-node';
+import { failedPrecondition } from '../csi/errors.js';
 import { createIdentityService } from '../csi/identity.js';
 import type { Logger } from '../log.js';
 import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
+import type { TopologySource } from './info.js';
+import { readNodeLabels } from './labels-config.js';
+import { createNodeOs, DEFAULT_DEVICE_DIR } from './os/index.js';
+import { createNodeService } from './service.js';
+import { createKubeTopology } from './topology.js';
+
+/** In-cluster credentials, else a kubeconfig file; undefined when neither exists. */
+function loadKubeConfig(opts: ModeOptions): KubeConfig | undefined {
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) {
+    kc.loadFromFile(opts.kubeconfig);
+    return kc;
+  }
+  if (opts.env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+    return kc;
+  }
+  return undefined;
+}
 
 export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<ModeHandle> {
-  if (!opts.nodeName) logger.warn('NODE_NAME is not set: NodeGetInfo needs it (set it from the downward API spec.nodeName)');
+  const nodeName = opts.nodeName ?? '';
+  if (!nodeName) logger.warn('NODE_NAME is not set: NodeGetInfo needs it (set it from the downward API spec.nodeName)');
+  const deviceDir = opts.deviceDir ?? DEFAULT_DEVICE_DIR;
+  const labels = await readNodeLabels(opts.configPath, logger);
+  const configured = !!labels && (labels.topologyCategories.length > 0 || !!labels.zone || !!labels.region);
+  const kubeConfig = loadKubeConfig(opts);
+
+  let topology: TopologySource | undefined;
+  if (kubeConfig && nodeName) {
+    topology = createKubeTopology({ kubeConfig, nodeName, logger, ...(labels ? { labels } : {}) });
+  } else if (configured) {
+    // Topology is configured but cannot be read: reporting none would place volumes anywhere.
+    const why = nodeName ? 'no Kubernetes access (not in a cluster and no --kubeconfig)' : 'NODE_NAME is not set';
+    topology = async () => {
+      throw failedPrecondition(`[Labels] in ${opts.configPath} asks for topology, but ${why}: the node's topology labels cannot be read`);
+    };
+  }
+
+  const node = createNodeService({
+    os: createNodeOs({ deviceDir }),
+    nodeName,
+    deviceDir,
+    ...(opts.dmiDir ? { dmiDir: opts.dmiDir } : {}),
+    ...(opts.maxVolumesPerNode !== undefined ? { maxVolumesPerNode: opts.maxVolumesPerNode } : {}),
+    ...(topology ? { topology } : {}),
+  });
+  logger.info({ nodeName, deviceDir, topology: topology ? 'kubernetes node labels' : 'none' }, 'node service ready');
   const probe = async (): Promise<boolean> => true;
   return {
-    services: { Identity: createIdentityService({ mode: 'node', probe }), Node: {} },
+    services: { Identity: createIdentityService({ mode: 'node', probe }), Node: node },
     close: async () => undefined,
   };
 }

@@ -1,0 +1,106 @@
+/**
+ * `vsphere-csi node` as a real process (compiled CLI): no vCenter, a config
+ * file with only [Labels], a kubeconfig pointing at the in-process API
+ * server, a fake DMI folder and a loop device. Checks the wiring end to
+ * end, measures the process's RSS idle and after a 200-cycle soak, and
+ * that SIGTERM removes the socket.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createCsiClient, type CsiClient } from '../../src/csi/client.js';
+import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
+import { LoopLab, loopUnavailableReason } from './loop-fixture.js';
+import { mountCap, publishRequest, stageRequest } from './requests-helpers.js';
+
+const run = promisify(execFile);
+const repo = resolve(import.meta.dirname, '../..');
+const skipReason = loopUnavailableReason();
+if (skipReason) console.warn(`Skipping the node-mode process test: ${skipReason}`);
+const describeDevices = skipReason ? describe.skip : describe;
+const CYCLES = 200;
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round((Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) / 1024) * 10) / 10;
+}
+
+describeDevices('vsphere-csi node (compiled, as a process)', () => {
+  let buildDir: string;
+  let lab: LoopLab;
+  let kube: KubeApiServer;
+  let child: ChildProcess | undefined;
+  let client: CsiClient | undefined;
+  let stderr = '';
+
+  beforeAll(async () => {
+    buildDir = join(repo, '.cache', `node-mode-test-${process.pid}`);
+    await rm(buildDir, { recursive: true, force: true });
+    await mkdir(buildDir, { recursive: true });
+    await symlink(join(repo, 'proto'), join(buildDir, 'proto'));
+    await symlink(join(repo, 'package.json'), join(buildDir, 'package.json'));
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(buildDir, 'dist')], { cwd: repo, timeout: 170_000 }).catch(
+      (err: { stdout?: string }) => process.stderr.write(`tsc reported problems (continuing if main.js was emitted):\n${err.stdout ?? ''}\n`),
+    );
+    await stat(join(buildDir, 'dist', 'main.js'));
+    lab = await LoopLab.create('mode');
+    kube = await startKubeApiServer();
+  }, 180_000);
+
+  afterAll(async () => {
+    client?.close();
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await kube?.stop();
+    await lab?.destroy();
+    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  });
+
+  test(`serves Identity + Node with topology, survives ${CYCLES} cycles, and exits cleanly on SIGTERM`, async () => {
+    await writeFile(lab.path('dmi', 'product_serial'), 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6\n');
+    // Only [Labels]: node mode must not ask for a vCenter.
+    const config = lab.path('csi-vsphere.conf');
+    await writeFile(config, '[Labels]\ntopology-categories = k8s-zone\n');
+    kube.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', labels: { 'topology.csi.vmware.com/k8s-zone': 'zone-a' } } });
+    const socket = lab.path('csi.sock');
+    const main = join(buildDir, 'dist', 'main.js');
+    child = spawn(
+      process.execPath,
+      [main, 'node', '--endpoint', `unix://${socket}`, '--device-dir', lab.byIdDir, '--dmi-dir', lab.dmiDir, '--config', config, '--kubeconfig', kube.writeKubeconfig(lab.root)],
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: 'worker-1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    for (let i = 0; i < 200 && !(await stat(socket).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    client = createCsiClient(`unix://${socket}`);
+
+    const plugin = await client.call<{ name: string }>('Identity', 'GetPluginInfo', {});
+    expect(plugin.name).toBe('csi.vsphere.vmware.com');
+    const info = await client.call<{ node_id: string; accessible_topology: unknown }>('Node', 'NodeGetInfo', {});
+    expect(info).toMatchObject({ node_id: '421e8c4a-2b3c-4d5e-6f70-8192a3b4c5d6', accessible_topology: { segments: { 'topology.csi.vmware.com/k8s-zone': 'zone-a' } } });
+    const rssIdle = await rssMiB(child.pid!);
+
+    const disk = await lab.addDisk(64);
+    const staging = lab.path('staging', 'g');
+    const target = lab.path('pods', 'p', 'mount');
+    for (let i = 0; i < CYCLES; i++) {
+      await client.call('Node', 'NodeStageVolume', stageRequest('vol-mode', disk.uuid, staging, mountCap('ext4')));
+      await client.call('Node', 'NodePublishVolume', publishRequest('vol-mode', disk.uuid, staging, target, mountCap('ext4')));
+      await client.call('Node', 'NodeUnpublishVolume', { volume_id: 'vol-mode', target_path: target });
+      await client.call('Node', 'NodeUnstageVolume', { volume_id: 'vol-mode', staging_target_path: staging });
+    }
+    const rssAfter = await rssMiB(child.pid!);
+    expect(await lab.mountsUnderRoot()).toEqual([]);
+    console.log(`node mode process RSS: idle ${rssIdle} MiB, after ${CYCLES} stage/publish/unpublish/unstage cycles ${rssAfter} MiB`);
+    await writeFile(join(repo, '.cache', 'node-mode-rss.json'), JSON.stringify({ idleMiB: rssIdle, afterSoakMiB: rssAfter, cycles: CYCLES }));
+
+    client.close();
+    client = undefined;
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(stderr).not.toMatch(/"level":"(error|fatal)"/);
+  }, 120_000);
+});
