@@ -52,6 +52,8 @@ export interface CpiControllerStats {
   nodesDeleted: number;
   retriesScheduled: number;
   eventsRecorded: number;
+  /** The last batch: nodes, time resolving against vCenter, time writing to Kubernetes. */
+  lastBatch?: { nodes: number; resolveMs: number; writeMs: number };
 }
 
 export class CpiController {
@@ -71,6 +73,10 @@ export class CpiController {
   /** Last event message per node+reason: repeated problems are not re-announced on every retry. */
   private readonly lastEvent = new Map<string, string>();
   private readonly idleWaiters: (() => void)[] = [];
+  /** resourceVersions our own patches produced: their watch events are echoes, not news. */
+  private readonly ownWrites = new Map<string, string[]>();
+  /** Nodes of the batch being processed: their events during the batch are (mostly) our own writes. */
+  private readonly inFlight = new Set<string>();
   private readonly counters: CpiControllerStats = { batches: 0, nodesInitialized: 0, nodesUpdated: 0, nodesDeleted: 0, retriesScheduled: 0, eventsRecorded: 0 };
 
   constructor(private readonly options: CpiControllerOptions) {
@@ -127,7 +133,7 @@ export class CpiController {
   }
 
   stats(): CpiControllerStats {
-    return { ...this.counters };
+    return { ...this.counters, lastBatch: this.counters.lastBatch && { ...this.counters.lastBatch } };
   }
 
   /** Queues every known node for a full re-check (drift, power state, deleted VMs). */
@@ -153,6 +159,8 @@ export class CpiController {
   private onNode(node: V1Node): void {
     const name = node.metadata?.name;
     if (!name || !needsInitialization(node) || this.backoff.waiting(name)) return;
+    const rv = node.metadata?.resourceVersion;
+    if (this.inFlight.has(name) || (rv && this.ownWrites.get(name)?.includes(rv))) return;
     this.enqueue(name);
   }
 
@@ -160,6 +168,7 @@ export class CpiController {
     if (!name) return;
     this.pending.delete(name);
     this.backoff.reset(name);
+    this.ownWrites.delete(name);
     for (const key of [...this.lastEvent.keys()]) if (key.startsWith(`${name}/`)) this.lastEvent.delete(key);
   }
 
@@ -176,10 +185,12 @@ export class CpiController {
     if (this.stopped || this.running || this.pending.size === 0) return this.wakeIdle();
     const names = [...this.pending];
     this.pending.clear();
+    for (const n of names) this.inFlight.add(n);
     this.running = this.processBatch(names)
       .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'batch failed'))
       .finally(() => {
         this.running = undefined;
+        this.inFlight.clear();
         if (this.pending.size > 0 && !this.stopped) this.flushTimer = setTimeout(() => this.flush(), this.options.batchWindowMs ?? 100);
         else this.wakeIdle();
       });
@@ -196,6 +207,7 @@ export class CpiController {
     this.counters.batches++;
     const started = Date.now();
     const batch = await this.resolver.resolve(nodes, this.abort.signal);
+    const resolved = Date.now();
     for (const f of batch.failures) this.log.warn(f, 'vCenter listing failed; nodes there are retried');
     const ctxBase = {
       labels: this.options.labels,
@@ -206,7 +218,8 @@ export class CpiController {
     };
     const work = batch.nodes.map((r) => () => this.handle(r, planFor(r, ctxBase)));
     await runLimited(work, this.options.writeConcurrency ?? 16);
-    this.log.debug({ nodes: nodes.length, ms: Date.now() - started }, 'batch done');
+    this.counters.lastBatch = { nodes: nodes.length, resolveMs: resolved - started, writeMs: Date.now() - resolved };
+    this.log.debug(this.counters.lastBatch, 'batch done');
   }
 
   private async handle(r: ResolvedNode, plan: NodePlan): Promise<void> {
@@ -247,14 +260,14 @@ export class CpiController {
     if (plan.addresses) {
       const body = buildAddressPatch(node, plan.addresses);
       // The answer carries the new resourceVersion, which the taint patch below must use.
-      if (body) current = await this.api.patchNodeStatus(name, body);
+      if (body) current = this.remember(await this.api.patchNodeStatus(name, body));
     }
     const changes = { providerID: plan.providerID, labels: plan.labels, removeTaints: plan.removeTaints, addTaints: plan.addTaints };
     for (let attempt = 0; ; attempt++) {
       const body = buildNodePatch(current, changes);
       if (!body) break;
       try {
-        await this.api.patchNode(name, body);
+        this.remember(await this.api.patchNode(name, body));
         break;
       } catch (err) {
         // 409: someone changed the node (taints) since we read it; re-read and re-plan the patch.
@@ -268,6 +281,13 @@ export class CpiController {
     } else if (buildNodePatch(node, changes) || current !== node) {
       this.counters.nodesUpdated++;
     }
+  }
+
+  private remember(node: V1Node): V1Node {
+    const name = node.metadata?.name;
+    const rv = node.metadata?.resourceVersion;
+    if (name && rv) this.ownWrites.set(name, [...(this.ownWrites.get(name) ?? []).slice(-3), rv]);
+    return node;
   }
 
   private retry(node: V1Node, problem: NodeProblem | undefined): void {
