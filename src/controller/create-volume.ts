@@ -15,7 +15,7 @@ import { checkCapabilities } from './capabilities.js';
 import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
-import { accessibleSegments, chooseDatastore, type Segment } from './placement.js';
+import { accessibleSegments, chooseDatastore, type Placement, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 
 /** CNS limits volume names to 80 characters (the drop-in contract). */
@@ -82,14 +82,18 @@ export class VolumeCreator {
     if (existing) return this.reuse(existing, sizeBytes, limitBytes, params, [...preferred, ...requisite], call);
 
     const policy = params.storagePolicyName ? await this.ctx.policies.resolve(params.storagePolicyName, options) : undefined;
-    const snapshot = await this.ctx.inventory.get(options);
-    const placement = chooseDatastore(snapshot, {
-      preferred,
-      requisite,
-      compatible: policy?.compatible,
-      policyName: policy?.name,
-      datastoreUrl: params.datastoreUrl,
-    });
+    const request = { preferred, requisite, compatible: policy?.compatible, policyName: policy?.name, datastoreUrl: params.datastoreUrl };
+    let snapshot = await this.ctx.inventory.get(options);
+    let placement: Placement;
+    try {
+      placement = chooseDatastore(snapshot, request);
+    } catch (err) {
+      // The snapshot may predate a new datastore, mount or zone tag: decide again on fresh data once.
+      this.ctx.inventory.invalidate();
+      snapshot = await this.ctx.inventory.get(options);
+      placement = chooseDatastore(snapshot, request);
+      call.log.info({ volumeName: name, firstError: (err as Error).message }, 'placement succeeded after refreshing the inventory');
+    }
     const spec: CnsCreateSpec = {
       name,
       capacityMb: bytesToMiB(sizeBytes),
@@ -101,7 +105,14 @@ export class VolumeCreator {
       clusterFlavor: 'VANILLA',
       entityMetadata: this.entityMetadata(params),
     };
-    const created = await this.batcher.submit('create', spec);
+    let created: CnsCreated;
+    try {
+      created = await this.batcher.submit('create', spec);
+    } catch (err) {
+      // The chosen datastore may be gone or full: the next attempt re-reads the inventory.
+      this.ctx.inventory.invalidate();
+      throw err;
+    }
     call.log.info({ volumeId: created.volumeId, volumeName: name, datastore: placement.datastore.name }, 'CNS volume created');
     return {
       volume_id: created.volumeId,

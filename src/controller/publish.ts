@@ -10,7 +10,7 @@ import type { ControllerPublishVolumeRequest__Output } from '../csi/generated/cs
 import type { ControllerPublishVolumeResponse } from '../csi/generated/csi/v1/ControllerPublishVolumeResponse.js';
 import type { ControllerUnpublishVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerUnpublishVolumeRequest.js';
 import type { ControllerUnpublishVolumeResponse } from '../csi/generated/csi/v1/ControllerUnpublishVolumeResponse.js';
-import { failedPrecondition, notFound } from '../csi/errors.js';
+import { failedPrecondition, invalidArgument, notFound } from '../csi/errors.js';
 import { requireString, requireVolumeId, validateVolumeCapability } from '../csi/validate.js';
 import type { CnsAttached, MoRef } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
@@ -18,7 +18,6 @@ import { capabilityProblem } from './capabilities.js';
 import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { normalizeNodeId, type NodeVm } from './node-vms.js';
-import { invalidArgument } from '../csi/errors.js';
 
 interface AttachItem {
   volumeId: string;
@@ -95,6 +94,8 @@ export class Publisher {
     const outcomes: (Outcome<CnsAttached> | undefined)[] = new Array(items.length);
     // One query for the whole batch: unknown volumes fail alone instead of failing the CNS task.
     const ids = [...new Set(items.map((i) => i.volumeId))];
+    // No caller's AbortSignal here: the batch serves several callers, and one caller
+    // giving up must not cancel the others' attaches (the layer's request timeout applies).
     const found = await this.ctx.client.cns.queryVolumes({ volumeIds: ids });
     const existing = new Set(found.volumes.map((v) => v.volumeId));
     const toAttach: number[] = [];
@@ -130,6 +131,7 @@ export class Publisher {
           this.ctx.attachments.set({ volumeId: item.volumeId, nodeId: item.node.nodeId, vm: item.node.ref.value, diskUuid: r.value.diskUuid });
           outcomes[itemIndex] = r;
         } else {
+          if (isFault(r?.error, 'ManagedObjectNotFound')) this.ctx.nodeVms.forget(item.node.nodeId);
           outcomes[itemIndex] = { ok: false, error: mapAttachError(r?.error, item) };
         }
       });
