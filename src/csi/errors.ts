@@ -27,3 +27,6 @@ export const outOfRange = (message: string): CsiError => new CsiError(GrpcCode.O
 export const resourceExhausted = (message: string): CsiError => new CsiError(GrpcCode.RESOURCE_EXHAUSTED, message);
 export const unavailable = (message: string): CsiError => new CsiError(GrpcCode.UNAVAILABLE, message);
 export const internal = (message: string): CsiError => new CsiError(GrpcCode.INTERNAL, message);
+export const unimplemented = (message: string): CsiError => new CsiError(GrpcCode.UNIMPLEMENTED, message);
+export const permissionDenied = (message: string): CsiError => new CsiError(GrpcCode.PERMISSION_DENIED, message);
+export const deadlineExceeded = (message: string): CsiError => new CsiError(GrpcCode.DEADLINE_EXCEEDED, message);
