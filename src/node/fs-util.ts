@@ -1,6 +1,6 @@
 /** Small filesystem helpers with the "already gone is fine" semantics CSI cleanup needs. */
-import { lstat, mkdir, open, rmdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { lstat, mkdir, open, realpath, rmdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
@@ -48,5 +48,22 @@ export async function removeMountPoint(path: string): Promise<boolean> {
     if (code(error) === 'ENOENT') return true;
     if (code(error) === 'ENOTEMPTY' || code(error) === 'EBUSY') return false;
     throw error;
+  }
+}
+
+/**
+ * The path as the kernel's mount table spells it: symlinks resolved (e.g.
+ * /var/lib/kubelet linked to another disk), for the deepest part that
+ * exists. Comparing the unresolved path with mountinfo would miss our own
+ * mounts and stack a new one on every retry.
+ */
+export async function canonicalPath(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if (code(error) !== 'ENOENT' && code(error) !== 'ENOTDIR') return path;
+    const parent = dirname(path);
+    if (parent === path) return path;
+    return join(await canonicalPath(parent), basename(path));
   }
 }

@@ -10,6 +10,7 @@ import { validateCapacityRange } from '../csi/validate.js';
 import { deviceLinkPath } from './os/devices.js';
 import { DEFAULT_DEVICE_DIR, type NodeOs } from './os/index.js';
 import { expandVolume } from './expand.js';
+import { canonicalPath } from './fs-util.js';
 import { DEFAULT_DMI_DIR, DEFAULT_MAX_VOLUMES_PER_NODE, nodeCapabilities, nodeInfo, type TopologySource } from './info.js';
 import { publishVolume, unpublishVolume } from './publish.js';
 import { optionalAccessKind, requireCapability, requireDiskUuid, requirePath, requireVolumeId } from './requests.js';
@@ -58,7 +59,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeStageVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const stagingPath = requirePath(request.staging_target_path, 'staging_target_path');
+      const stagingPath = await canonicalPath(requirePath(request.staging_target_path, 'staging_target_path'));
       const capability = requireCapability(request.volume_capability);
       const diskUUID = requireDiskUuid(request.publish_context);
       await locked(request, (volumeId) =>
@@ -69,17 +70,17 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeUnstageVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const stagingPath = requirePath(request.staging_target_path, 'staging_target_path');
+      const stagingPath = await canonicalPath(requirePath(request.staging_target_path, 'staging_target_path'));
       await locked(request, (volumeId) => unstageVolume(os, volumeId, stagingPath, ctx.log));
       return {};
     },
 
     async NodePublishVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const targetPath = requirePath(request.target_path, 'target_path');
+      const targetPath = await canonicalPath(requirePath(request.target_path, 'target_path'));
       const capability = requireCapability(request.volume_capability);
       // We advertise STAGE_UNSTAGE_VOLUME, so a filesystem volume must come from its staging path.
-      const stagingPath = capability.kind === 'mount' ? requirePath(request.staging_target_path, 'staging_target_path') : undefined;
+      const stagingPath = capability.kind === 'mount' ? await canonicalPath(requirePath(request.staging_target_path, 'staging_target_path')) : undefined;
       const diskUUID = capability.kind === 'block' ? requireDiskUuid(request.publish_context) : undefined;
       const readonly = request.readonly === true;
       await locked(request, (volumeId) =>
@@ -90,14 +91,14 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeUnpublishVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const targetPath = requirePath(request.target_path, 'target_path');
+      const targetPath = await canonicalPath(requirePath(request.target_path, 'target_path'));
       await locked(request, () => unpublishVolume(os, targetPath, ctx.log));
       return {};
     },
 
     async NodeExpandVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const volumePath = requirePath(request.volume_path, 'volume_path');
+      const volumePath = await canonicalPath(requirePath(request.volume_path, 'volume_path'));
       const range = validateCapacityRange(request.capacity_range);
       const accessKind = optionalAccessKind(request.volume_capability, 'volume_capability');
       const capacity = await locked(request, (volumeId) =>
@@ -108,7 +109,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeGetVolumeStats(request: Request) {
       requireVolumeId(request.volume_id);
-      const volumePath = requirePath(request.volume_path, 'volume_path');
+      const volumePath = await canonicalPath(requirePath(request.volume_path, 'volume_path'));
       // Stats only read: they take no lock, so a long resize never blocks kubelet's metrics loop.
       return volumeStats(os, request.volume_id as string, volumePath);
     },

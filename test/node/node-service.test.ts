@@ -4,12 +4,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { startCsiServer, type CsiServer } from '../../src/csi/server.js';
 import { silentLogger } from '../../src/log.js';
 import { createNodeOs } from '../../src/node/os/index.js';
 import { createNodeService } from '../../src/node/service.js';
+import { volumeStats } from '../../src/node/stats.js';
 import { hasCapSysResource, LoopLab, loopUnavailableReason } from './loop-fixture.js';
 import { connectNodeClient, grpc, statusOf, type NodeClient } from './node-client.js';
 import { blockCap, mountCap, publishRequest, stageRequest } from './requests-helpers.js';
@@ -290,6 +291,56 @@ describeDevices('Node service over gRPC on loop devices', () => {
     // Other volumes are not blocked, and the retry of the aborted one succeeds.
     await client.call('NodeStageVolume', request);
     await client.call('NodeUnstageVolume', { volume_id: vol('race'), staging_target_path: staging });
+  });
+
+  test('paths through a symlink (kubelet dir moved to another disk) are recognized on retry', async () => {
+    const disk = await lab.addDisk();
+    await mkdir(lab.path('real-kubelet'), { recursive: true });
+    await symlink(lab.path('real-kubelet'), lab.path('kubelet'));
+    const staging = lab.path('kubelet', 'plugins', 'pv', 'globalmount');
+    const target = lab.path('kubelet', 'pods', 'p', 'mount');
+    for (let i = 0; i < 2; i++) {
+      await client.call('NodeStageVolume', stageRequest(vol('ln'), disk.uuid, staging));
+      await client.call('NodePublishVolume', publishRequest(vol('ln'), disk.uuid, staging, target));
+    }
+    // One mount each, not a stack of retries.
+    expect((await lab.mountsUnderRoot()).sort()).toEqual([lab.path('real-kubelet', 'plugins', 'pv', 'globalmount'), lab.path('real-kubelet', 'pods', 'p', 'mount')]);
+    const stats = await client.call<{ volume_condition: { abnormal: boolean } }>('NodeGetVolumeStats', { volume_id: vol('ln'), volume_path: target });
+    expect(stats.volume_condition.abnormal).toBe(false);
+    await client.call('NodeUnpublishVolume', { volume_id: vol('ln'), target_path: target });
+    await client.call('NodeUnstageVolume', { volume_id: vol('ln'), staging_target_path: staging });
+    expect(await lab.mountsUnderRoot()).toEqual([]);
+  });
+
+  test('waits briefly for a disk link that appears after the attach', async () => {
+    const disk = await lab.addDisk();
+    await unlink(disk.link);
+    const staging = lab.path('late', 'g');
+    const relink = new Promise<void>((done) => setTimeout(() => void symlink(disk.device, disk.link).then(done), 100));
+    await client.call('NodeStageVolume', stageRequest(vol('late'), disk.uuid, staging));
+    await relink;
+    await client.call('NodeUnstageVolume', { volume_id: vol('late'), staging_target_path: staging });
+  });
+
+  test('a blank disk is not formatted for a read-only access mode', async () => {
+    const disk = await lab.addDisk();
+    const status = await statusOf(client.call('NodeStageVolume', stageRequest(vol('rdo'), disk.uuid, lab.path('rdo', 'g'), mountCap('ext4', [], 'MULTI_NODE_READER_ONLY'))));
+    expect(status.code).toBe(Code.FAILED_PRECONDITION);
+    expect(status.details).toContain('read-only');
+    await expect(exec('blkid', ['-p', disk.device])).rejects.toMatchObject({ code: 2 });
+  });
+
+  test('a mount whose device vanished is abnormal', async () => {
+    const disk = await lab.addDisk();
+    const staging = lab.path('vanish', 'g');
+    await client.call('NodeStageVolume', stageRequest(vol('v'), disk.uuid, staging));
+    // The real mount, seen through a sysfs in which the kernel no longer lists its device.
+    const emptySys = lab.path('empty-sys');
+    await mkdir(emptySys, { recursive: true });
+    const stats = await volumeStats(createNodeOs({ sysDir: emptySys }), vol('v'), staging);
+    expect(stats.volume_condition.abnormal).toBe(true);
+    expect(stats.volume_condition.message).toContain('vanished');
+    await client.call('NodeUnstageVolume', { volume_id: vol('v'), staging_target_path: staging });
   });
 
   test('no mount under the test root survives any test', async () => {
