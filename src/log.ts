@@ -8,7 +8,7 @@ import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 
 export type { Logger } from 'pino';
 
 /** Keys that must never reach a log line, at the top level and one or two levels down. */
-const SECRET_KEYS = ['password', 'pass', 'secret', 'token', 'cookie', 'authorization', 'sessionId', 'vmwareApiSessionId'];
+const SECRET_KEYS = ['password', 'pass', 'secret', 'secrets', 'mount_flags', 'token', 'cookie', 'authorization', 'sessionId', 'vmwareApiSessionId'];
 
 export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]).concat([
   'headers.cookie',

@@ -332,3 +332,14 @@ describe('CSI server over a unix socket', () => {
 });
 
 export type { CsiServer, CsiClient };
+
+describe('logger redaction of CSI fields', () => {
+  test('a request object logged by mistake has secrets and mount_flags redacted', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
+    logger.info({ req: { volume_id: 'v', secrets: { password: 'hunter2' } } }, 'oops');
+    logger.info({ capability: { mount: { mount_flags: ['pw=hunter2'] } } }, 'oops');
+    logger.info({ secrets: { token: 'hunter2' } }, 'oops');
+    expect(lines.join('')).not.toContain('hunter2');
+  });
+});
