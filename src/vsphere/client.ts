@@ -23,6 +23,8 @@ import { VapiSession } from './vapi.js';
 export interface InternalClientOptions {
   /** Task pre-check policy of the task waiter (default 'auto'). */
   taskPrecheck?: PrecheckMode;
+  /** How long a task may stay unseen by the recentTask filter before it is read directly (default 5 s). */
+  taskStragglerCheckMs?: number;
 }
 
 export function createVsphereClient(options: VsphereClientOptions & InternalClientOptions): VsphereClient {
@@ -35,7 +37,7 @@ export function createVsphereClient(options: VsphereClientOptions & InternalClie
   });
   const vapi = new VapiSession(transport, options.user, options.password, logger, options.loginBackoffMs ?? 10_000);
   const reader = new PropertyReader(session);
-  const tasks = new SharedTaskWaiter(session, reader, logger, options.taskPrecheck ?? 'auto');
+  const tasks = new SharedTaskWaiter(session, reader, logger, options.taskPrecheck ?? 'auto', options.taskStragglerCheckMs);
   const ttl = options.tagCacheTtlMs ?? 5 * 60_000;
   let closing: Promise<void> | undefined;
 

@@ -22,7 +22,8 @@ import type { VimSession } from './session.js';
 
 const TASK_PATHS = ['info.state', 'info.result', 'info.error', 'info.descriptionId'];
 const REMEMBER_COMPLETED = 2000;
-const WAIT_SECONDS = 60;
+const WAIT_SECONDS = 30;
+const STRAGGLER_CHECK_MS = 5000;
 
 interface TaskInfo {
   state?: string;
@@ -40,6 +41,11 @@ export type PrecheckMode = 'auto' | 'always' | 'never';
 
 export class SharedTaskWaiter implements TaskWaiter {
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** When each awaited task was first registered, to spot tasks the recentTask filter never shows. */
+  private readonly registeredAt = new Map<string, number>();
+  /** Tasks that left the filter (fell off recentTask) before finishing: read directly. */
+  private readonly stragglers = new Set<string>();
+  private lastStragglerCheck = 0;
   private readonly infos = new Map<string, TaskInfo>();
   private readonly toCheck = new Set<string>();
   private checkScheduled = false;
@@ -56,6 +62,7 @@ export class SharedTaskWaiter implements TaskWaiter {
     private readonly reader: PropertyReader,
     private readonly logger: Logger,
     private readonly precheck: PrecheckMode = 'auto',
+    private readonly stragglerCheckMs = STRAGGLER_CHECK_MS,
   ) {}
 
   pending(): number {
@@ -71,7 +78,13 @@ export class SharedTaskWaiter implements TaskWaiter {
     return new Promise<TaskOutcome>((resolve, reject) => {
       const signal = options.signal;
       const onAbort = (): void => {
-        this.waiters.get(task.value)?.delete(waiter);
+        const set = this.waiters.get(task.value);
+        set?.delete(waiter);
+        if (set?.size === 0) {
+          // Nobody waits for this task any more: let the loop stop when idle.
+          this.waiters.delete(task.value);
+          this.registeredAt.delete(task.value);
+        }
         reject(new VsphereTimeoutError(`task ${task.value}: deadline passed while waiting for vCenter to finish it`, { method: 'WaitForUpdatesEx' }));
       };
       const waiter: Waiter = {
@@ -89,6 +102,7 @@ export class SharedTaskWaiter implements TaskWaiter {
       let set = this.waiters.get(task.value);
       if (!set) this.waiters.set(task.value, (set = new Set()));
       set.add(waiter);
+      if (!this.registeredAt.has(task.value)) this.registeredAt.set(task.value, Date.now());
       if (this.shouldPrecheck()) {
         this.toCheck.add(task.value);
         if (!this.checkScheduled) {
@@ -109,6 +123,7 @@ export class SharedTaskWaiter implements TaskWaiter {
     const err = new VsphereConnectionError('vCenter client closed while waiting for a task');
     for (const set of this.waiters.values()) for (const w of set) w.reject(err);
     this.waiters.clear();
+    this.registeredAt.clear();
   }
 
   private shouldPrecheck(): boolean {
@@ -171,6 +186,7 @@ export class SharedTaskWaiter implements TaskWaiter {
           { signal: this.loopAbort.signal },
         );
         this.applyUpdates(collector, one(body, 'returnval'));
+        await this.readStragglers();
         resets = 0;
       } catch (err) {
         if (this.closed) return;
@@ -183,6 +199,7 @@ export class SharedTaskWaiter implements TaskWaiter {
         const failure = err instanceof Error ? err : new Error(String(err));
         for (const set of this.waiters.values()) for (const w of set) w.reject(failure);
         this.waiters.clear();
+        this.registeredAt.clear();
         return;
       }
     }
@@ -212,7 +229,10 @@ export class SharedTaskWaiter implements TaskWaiter {
       for (const objectUpdate of all(filterUpdate, 'objectSet')) {
         const ref = toMoRef(one(objectUpdate, 'obj'));
         if (!ref || ref.type !== 'Task') continue;
-        if (childText(objectUpdate, 'kind') === 'leave') continue;
+        if (childText(objectUpdate, 'kind') === 'leave') {
+          if (this.waiters.has(ref.value)) this.stragglers.add(ref.value);
+          continue;
+        }
         const props = new Map<string, XmlValue>();
         for (const change of all(objectUpdate, 'changeSet')) {
           const name = childText(change, 'name');
@@ -243,8 +263,29 @@ export class SharedTaskWaiter implements TaskWaiter {
     if (isDone(info)) this.settle(value, info);
   }
 
+  /**
+   * Safety net for a busy vCenter: recentTask is bounded, so a task can leave
+   * the filter before it finishes (or never enter it). Such tasks are read
+   * directly, all in one request, at most every stragglerCheckMs (5 s).
+   */
+  private async readStragglers(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastStragglerCheck < this.stragglerCheckMs) return;
+    for (const [value, at] of this.registeredAt) {
+      if (now - at >= this.stragglerCheckMs && !this.infos.has(value)) this.stragglers.add(value);
+    }
+    const values = [...this.stragglers].filter((v) => this.waiters.has(v));
+    this.stragglers.clear();
+    if (values.length === 0) return;
+    this.lastStragglerCheck = now;
+    const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), TASK_PATHS, { signal: this.loopAbort.signal });
+    for (const c of contents) this.merge(c.ref.value, c.props);
+    for (const value of values) if (!this.infos.has(value)) this.settle(value, { state: 'missing' });
+  }
+
   private settle(value: string, info: TaskInfo): void {
     const set = this.waiters.get(value);
+    this.registeredAt.delete(value);
     if (!set) return;
     this.waiters.delete(value);
     const task = { type: 'Task', value };

@@ -96,6 +96,23 @@ describe('task waiter', () => {
     }
   });
 
+  test('a task the recentTask filter never shows is read directly (safety net for busy vCenters)', async () => {
+    const client = clientFor(sim, { taskPrecheck: 'never', taskStragglerCheckMs: 100 });
+    try {
+      const wait = client.tasks.wait({ type: 'Task', value: 'task-not-recent' }).catch((e: unknown) => e);
+      // Other task activity makes WaitForUpdatesEx return, after which unseen tasks are read.
+      let activity: { volumeId: string } | undefined;
+      for (let i = 0; i < 20 && client.tasks.pending() > 0; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        activity = await create(client, `activity-${i}`);
+        await client.cns.deleteVolume(activity.volumeId);
+      }
+      expect(isFault(await wait, 'ManagedObjectNotFound')).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('after the session is terminated the waiter builds a new collector and keeps working', async () => {
     const client = clientFor(sim, { taskPrecheck: 'never' });
     const admin = clientFor(sim);
