@@ -12,6 +12,7 @@ import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
 import type { TopologySource } from './info.js';
 import { readNodeLabels } from './labels-config.js';
 import { createNodeOs, DEFAULT_DEVICE_DIR } from './os/index.js';
+import { missingTools } from './os/tools.js';
 import { createNodeService } from './service.js';
 import { createKubeTopology } from './topology.js';
 
@@ -56,6 +57,10 @@ export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<Mo
     ...(opts.maxVolumesPerNode !== undefined ? { maxVolumesPerNode: opts.maxVolumesPerNode } : {}),
     ...(topology ? { topology } : {}),
   });
+  const missing = await missingTools(opts.env.PATH);
+  if (missing.length > 0) {
+    logger.warn({ missing }, `programs missing from PATH: ${missing.join(', ')}; install e2fsprogs, xfsprogs and util-linux in the image`);
+  }
   logger.info({ nodeName, deviceDir, topology: topology ? 'kubernetes node labels' : 'none' }, 'node service ready');
   const probe = async (): Promise<boolean> => true;
   return {

@@ -29,7 +29,8 @@ export function mountFlagMismatch(entry: MountEntry, requested: readonly string[
     if ((VFS_FLAGS as readonly string[]).includes(flag) || UNREPORTED.has(flag)) continue;
     const name = flag.split('=')[0]!;
     const reported = entry.superOptions.find((o) => o === flag || o.split('=')[0] === name);
-    if (reported !== undefined && reported !== flag) return { flag, wanted: true };
+    // Only the option's name: its value may be sensitive.
+    if (reported !== undefined && reported !== flag) return { flag: name, wanted: true };
   }
   return undefined;
 }

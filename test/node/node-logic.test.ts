@@ -3,9 +3,11 @@ import { describe, expect, test } from '@jest/globals';
 import { CsiError, GrpcCode } from '../../src/csi/errors.js';
 import { describeMismatch, mountFlagMismatch } from '../../src/node/mount-compat.js';
 import { normalizeUuid, uuidFromVmwareSerial } from '../../src/node/node-id.js';
+import { CommandError } from '../../src/node/os/exec.js';
 import { mkfsArgs } from '../../src/node/os/format.js';
 import { findMount, isEmergencyReadOnly, parseMountInfo, unescapeMountField, type MountEntry } from '../../src/node/os/mountinfo.js';
 import { classifyBlkid } from '../../src/node/os/probe.js';
+import { missingTools } from '../../src/node/os/tools.js';
 import { requireCapability, requireDiskUuid, requirePath, splitMountFlags } from '../../src/node/requests.js';
 
 const MOUNTINFO = [
@@ -100,10 +102,15 @@ describe('mount flag compatibility', () => {
     expect(mountFlagMismatch(entry(['rw']), [], true)).toEqual({ flag: 'ro', wanted: true });
   });
   test('filesystem flags are compared when the superblock reports them', () => {
-    expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=ordered']), ['data=journal'], false)).toEqual({ flag: 'data=journal', wanted: true });
+    expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=ordered']), ['data=journal'], false)).toEqual({ flag: 'data', wanted: true });
     expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=journal']), ['data=journal'], false)).toBeUndefined();
     expect(mountFlagMismatch(entry(['rw'], ['rw']), ['discard'], false)).toBeUndefined(); // not reported: cannot tell
   });
+});
+
+test('mount options never reach an error message', () => {
+  const error = new CommandError('mount', ['-t', 'ext4', '-o', 'noatime,secret=hunter2', '/dev/sdb', '/m'], 32, 'wrong fs type', false, false);
+  expect(error.message).toBe('mount -t ext4 -o <options> /dev/sdb /m exited with 32: wrong fs type');
 });
 
 describe('request narrowing', () => {
@@ -148,5 +155,12 @@ describe('request narrowing', () => {
   test('mount flags are split on commas and operation-changing flags are refused', () => {
     expect(splitMountFlags(['a,b', 'c', ',d,'], 'f')).toEqual(['a', 'b', 'c', 'd']);
     invalid(() => splitMountFlags(['noatime,remount'], 'volume_capability.mount.mount_flags'), 'mount_flags[0]');
+  });
+});
+
+describe('tool check', () => {
+  test('names the programs missing from PATH', async () => {
+    expect(await missingTools(process.env.PATH, ['mount', 'no-such-program-xyz'])).toEqual(['no-such-program-xyz']);
+    expect(await missingTools('', ['mount'])).toEqual(['mount']);
   });
 });

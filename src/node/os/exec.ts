@@ -33,7 +33,7 @@ export class CommandError extends Error {
     readonly timedOut: boolean,
     readonly notInstalled: boolean,
   ) {
-    const what = `${command} ${args.join(' ')}`;
+    const what = `${command} ${redactOptions(args).join(' ')}`;
     const why = notInstalled
       ? 'is not installed (install e2fsprogs, xfsprogs and util-linux in the image)'
       : timedOut
@@ -42,6 +42,11 @@ export class CommandError extends Error {
     super(`${what} ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
     this.name = 'CommandError';
   }
+}
+
+/** Mount options may carry secrets (CSI lets mount_flags be sensitive): messages show "-o <options>" instead. */
+export function redactOptions(args: readonly string[]): string[] {
+  return args.map((arg, i) => (i > 0 && args[i - 1] === '-o' ? '<options>' : arg));
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
