@@ -1,0 +1,113 @@
+/**
+ * Kubernetes client setup shared by the modes, over @kubernetes/client-node
+ * 1.4. Two things about that library shape this file:
+ * - its generated patch methods default to `application/json-patch+json`;
+ *   merge and strategic-merge patches need the Content-Type set per call
+ *   with `setHeaderOptions` (the body is serialized the same either way);
+ * - its errors are `ApiException`s whose `code` is the HTTP status and whose
+ *   `body` is the raw response text (a JSON Status), not a parsed object.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Node,
+} from '@kubernetes/client-node';
+
+/**
+ * Where the Kubernetes credentials come from, in this order: an explicit
+ * kubeconfig file (a --kubeconfig flag); KUBECONFIG (a path list, merged
+ * like kubectl does); the pod's service account when KUBERNETES_SERVICE_HOST
+ * is set; ~/.kube/config. Anything else is an error that says what to set,
+ * rather than client-node's silent fallback to http://localhost:8080.
+ */
+export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+  const kc = new KubeConfig();
+  const fromEnv = process.env['KUBECONFIG'];
+  const home = process.env['HOME'];
+  if (kubeconfigPath) {
+    kc.loadFromFile(kubeconfigPath);
+  } else if (fromEnv) {
+    kc.loadFromDefault();
+  } else if (process.env['KUBERNETES_SERVICE_HOST']) {
+    kc.loadFromCluster();
+  } else if (home && existsSync(join(home, '.kube', 'config'))) {
+    kc.loadFromFile(join(home, '.kube', 'config'));
+  } else {
+    throw new Error(
+      'no Kubernetes credentials: run in a pod with a service account, or set KUBECONFIG to a kubeconfig file',
+    );
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new Error('the kubeconfig has no current context with a cluster: set current-context in the kubeconfig');
+  }
+  return kc;
+}
+
+export interface KubeClients {
+  core: CoreV1Api;
+  coordination: CoordinationV1Api;
+}
+
+export function createKubeClients(kc: KubeConfig): KubeClients {
+  return { core: kc.makeApiClient(CoreV1Api), coordination: kc.makeApiClient(CoordinationV1Api) };
+}
+
+/** HTTP status of a client-node failure (ApiException.code), if it carries one. */
+export function httpStatusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The Status message inside a client-node ApiException, for logs and error messages. */
+export function kubeErrorMessage(err: unknown): string {
+  const body = (err as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const status = JSON.parse(body) as { message?: unknown };
+      if (typeof status.message === 'string') return status.message;
+    } catch {
+      // not JSON: fall through to the generic message
+    }
+  }
+  const code = httpStatusOf(err);
+  if (code !== undefined) return `HTTP ${code}`;
+  return err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+}
+
+export const mergePatchOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const strategicMergePatchOptions = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/**
+ * JSON merge patch (RFC 7386) of a Node's metadata/spec: maps merge, `null`
+ * deletes a key, lists (taints!) are replaced whole. Put
+ * `metadata.resourceVersion` in the patch to make it conditional (409 when
+ * someone else changed the node since).
+ */
+export function patchNodeMerge(core: CoreV1Api, name: string, patch: object): Promise<V1Node> {
+  return core.patchNode({ name, body: patch }, mergePatchOptions);
+}
+
+/** Strategic merge patch of a Node's metadata/spec (taints are still replaced whole: NodeSpec gives them no merge key). */
+export function patchNodeStrategic(core: CoreV1Api, name: string, patch: object): Promise<V1Node> {
+  return core.patchNode({ name, body: patch }, strategicMergePatchOptions);
+}
+
+/**
+ * Patch of the Node's status subresource (addresses, conditions). `strategy`
+ * 'merge' (default) replaces `status.addresses` whole, which is what a
+ * cloud provider setting the full address list wants; 'strategic' merges
+ * addresses by `type`, which cannot express two addresses of one type.
+ */
+export function patchNodeStatus(
+  core: CoreV1Api,
+  name: string,
+  patch: object,
+  strategy: 'merge' | 'strategic' = 'merge',
+): Promise<V1Node> {
+  return core.patchNodeStatus({ name, body: patch }, strategy === 'merge' ? mergePatchOptions : strategicMergePatchOptions);
+}
