@@ -25,7 +25,8 @@ export async function expandVolume(os: NodeOs, request: ExpandRequest, log: Logg
 
   if (request.accessKind === 'block' || (await stat(volumePath)).isBlockDevice()) {
     // A raw block volume has no filesystem; the pod sees the new size once the kernel does.
-    const device = volumePath;
+    // volume_path is a bind of the device node: rescan the real device (its sysfs name).
+    const device = (await os.deviceOfMajorMinor(await os.majorMinorOf(volumePath))) ?? volumePath;
     await os.rescanDeviceSize(device).catch(() => undefined);
     return await os.deviceSize(device).catch((error: unknown) => {
       throw osFailure(`reading the size of ${device}`, error);

@@ -171,8 +171,10 @@ describeDevices('Node service over gRPC on loop devices', () => {
 
     const stats = await client.call<{ usage: Array<{ total: string; unit: string }> }>('NodeGetVolumeStats', { volume_id: vol('b'), volume_path: target });
     expect(stats.usage[0]).toMatchObject({ total: String(64 * 1024 * 1024), unit: 'BYTES' });
+    // Raw block expand: nothing to grow but the kernel's idea of the device size.
+    await lab.growDisk(disk, 96);
     const expanded = await client.call<{ capacity_bytes: string }>('NodeExpandVolume', { volume_id: vol('b'), volume_path: target, volume_capability: blockCap() });
-    expect(expanded.capacity_bytes).toBe(String(64 * 1024 * 1024));
+    expect(expanded.capacity_bytes).toBe(String(96 * 1024 * 1024));
 
     for (const t of [target, roTarget, target]) await client.call('NodeUnpublishVolume', { volume_id: vol('b'), target_path: t });
     await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });

@@ -38,11 +38,15 @@ export async function resolveDeviceLink(link: string): Promise<string | undefine
   }
 }
 
+/** A SCSI host scan is synchronous in the kernel and can take long on a busy bus: we stop waiting after this. */
+const SCSI_SCAN_WAIT_MS = 5_000;
+
 /** Ask the kernel and udev to notice newly attached disks. Best effort: every step is optional. */
 export async function rescanDevices(run: Runner, sysDir = '/sys'): Promise<void> {
   const hostsDir = join(sysDir, 'class', 'scsi_host');
   const hosts = await readdir(hostsDir).catch(() => [] as string[]);
-  await Promise.all(hosts.map((host) => writeFile(join(hostsDir, host, 'scan'), '- - -').catch(() => undefined)));
+  const scans = Promise.all(hosts.map((host) => writeFile(join(hostsDir, host, 'scan'), '- - -').catch(() => undefined)));
+  await Promise.race([scans, sleep(SCSI_SCAN_WAIT_MS, undefined, { ref: false })]);
   try {
     await run('udevadm', ['trigger', '--subsystem-match=block', '--action=add'], { timeoutMs: 10_000 });
     await run('udevadm', ['settle', '--timeout=5'], { timeoutMs: 10_000 });
