@@ -14,6 +14,12 @@ export interface CoalescerOptions<I, R> {
   maxBatch: number;
   /** false: every item is its own batch, sent at once (for comparisons). */
   enabled: boolean;
+  /**
+   * true (default): an item arriving when nothing is pending or in flight for its key
+   * goes out at once, so a lone request pays no window; items arriving while a
+   * call is in flight gather into the next batch.
+   */
+  sendWhenIdle?: boolean;
   /** Runs one batch; returns one outcome per item, in order. A throw fails every item of the batch. */
   run: (key: string, items: I[]) => Promise<Outcome<R>[]>;
 }
@@ -31,6 +37,8 @@ export interface CoalescerStats {
 
 export class Coalescer<I, R> {
   private readonly pending = new Map<string, { waiters: Waiter<I, R>[]; timer: NodeJS.Timeout }>();
+  /** Batch calls running per key. */
+  private readonly inflight = new Map<string, number>();
   readonly stats: CoalescerStats = { batches: 0, items: 0 };
 
   constructor(private readonly options: CoalescerOptions<I, R>) {}
@@ -43,6 +51,10 @@ export class Coalescer<I, R> {
         return;
       }
       let batch = this.pending.get(key);
+      if (!batch && this.options.sendWhenIdle !== false && !this.inflight.has(key)) {
+        void this.dispatch(key, [waiter]);
+        return;
+      }
       if (!batch) {
         batch = { waiters: [], timer: setTimeout(() => this.flush(key), this.options.windowMs) };
         this.pending.set(key, batch);
@@ -63,12 +75,17 @@ export class Coalescer<I, R> {
   private async dispatch(key: string, waiters: Waiter<I, R>[]): Promise<void> {
     this.stats.batches++;
     this.stats.items += waiters.length;
+    this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
     let outcomes: Outcome<R>[];
     try {
       outcomes = await this.options.run(key, waiters.map((w) => w.item));
     } catch (error) {
       for (const w of waiters) w.reject(error);
       return;
+    } finally {
+      const left = (this.inflight.get(key) ?? 1) - 1;
+      if (left > 0) this.inflight.set(key, left);
+      else this.inflight.delete(key);
     }
     waiters.forEach((w, i) => {
       const outcome = outcomes[i];

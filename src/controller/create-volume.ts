@@ -31,7 +31,17 @@ export class VolumeCreator {
   private readonly flights = new SingleFlight<Volume>();
   private readonly batcher: Coalescer<CnsCreateSpec, CnsCreated>;
 
+  /** Concurrent creates look their names up in one CNS query. */
+  private readonly nameLookups: Coalescer<string, CnsVolume[]>;
+
   constructor(private readonly ctx: ControllerContext) {
+    this.nameLookups = new Coalescer<string, CnsVolume[]>({
+      ...ctx.batching,
+      run: async (_key, names) => {
+        const found = await ctx.client.cns.queryAllPages({ names: [...new Set(names)], containerClusterIds: [ctx.clusterId] });
+        return names.map((name) => ({ ok: true, value: found.filter((v) => v.name === name) }));
+      },
+    });
     this.batcher = new Coalescer<CnsCreateSpec, CnsCreated>({
       ...ctx.batching,
       run: async (_key, specs) => (await ctx.client.cns.createVolumes(specs)) as Outcome<CnsCreated>[],
@@ -124,8 +134,8 @@ export class VolumeCreator {
 
   /** The CNS volume of this cluster with this exact name, if any. */
   private async findByName(name: string, call: CallContext): Promise<CnsVolume | undefined> {
-    const page = await this.ctx.client.cns.queryVolumes({ names: [name], containerClusterIds: [this.ctx.clusterId] }, { signal: call.signal });
-    const mine = page.volumes
+    const named = await this.nameLookups.submit('names', name);
+    const mine = named
       .filter((v) => v.name === name)
       .filter((v) => !v.containerCluster || v.containerCluster.clusterId === this.ctx.clusterId)
       .sort((a, b) => (a.volumeId < b.volumeId ? -1 : 1));

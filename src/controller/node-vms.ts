@@ -34,6 +34,7 @@ export interface NodeVmsOptions {
 export class NodeVms {
   private readonly refs = new Map<string, MoRef>();
   private readonly verified = new Map<string, { at: number; name: string }>();
+  private readonly lookups = new Map<string, Promise<NodeVm | undefined>>();
   private readonly checkTtlMs: number;
   private readonly now: () => number;
 
@@ -56,11 +57,23 @@ export class NodeVms {
    * the guest sees the disk's UUID under /dev/disk/by-id). undefined when
    * the VM does not exist.
    */
-  async findAttachable(nodeId: string, options: CallOptions = {}): Promise<NodeVm | undefined> {
+  findAttachable(nodeId: string): Promise<NodeVm | undefined> {
+    const ok = this.verified.get(nodeId);
+    const ref = this.refs.get(nodeId);
+    if (ok && ref && this.now() - ok.at < this.checkTtlMs) return Promise.resolve({ nodeId, ref, name: ok.name });
+    // An attach storm to a new node asks 20 times at once: one search and one check serve them all.
+    let pending = this.lookups.get(nodeId);
+    if (!pending) {
+      // Shared by several callers, so no one caller's AbortSignal: the layer's request timeout bounds it.
+      pending = this.lookUp(nodeId, {}).finally(() => this.lookups.delete(nodeId));
+      this.lookups.set(nodeId, pending);
+    }
+    return pending;
+  }
+
+  private async lookUp(nodeId: string, options: CallOptions): Promise<NodeVm | undefined> {
     const ref = await this.find(nodeId, options);
     if (!ref) return undefined;
-    const ok = this.verified.get(nodeId);
-    if (ok && this.now() - ok.at < this.checkTtlMs) return { nodeId, ref, name: ok.name };
     let info: VmInfo;
     try {
       info = await this.client.inventory.vm(ref, options);

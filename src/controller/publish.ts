@@ -56,7 +56,7 @@ export class Publisher {
       const known = this.ctx.attachments.get(volumeId);
       if (known && known.nodeId === nodeId) return { publish_context: publishContext(known.diskUuid) };
       if (known) throw attachedElsewhere(volumeId, known.nodeId);
-      const node = await this.ctx.nodeVms.findAttachable(nodeId, { signal: call.signal });
+      const node = await this.ctx.nodeVms.findAttachable(nodeId);
       if (!node) throw notFound(`node_id ${nodeId}: no VM with this BIOS UUID in the configured datacenters; check that the node VM exists and NodeGetInfo reports its BIOS UUID`);
       const attached = await this.attachBatcher.submit(`${node.ref.type}:${node.ref.value}`, { volumeId, node });
       call.log.info({ volumeId, nodeId, vm: node.name }, 'volume attached');

@@ -68,7 +68,25 @@ test('figures', async () => {
   expect(u.total / n).toBeLessThanOrEqual(3);
   expect(d.total / n).toBeLessThanOrEqual(3);
 
+  // The floor in the same run: the same CNS calls made directly (name query + create), sequentially.
+  // The simulator's name query returns every volume, so the floor runs right before and after the
+  // driver's concurrency-1 run to see the same volume count.
+  const ds = (await world.client.inventory.datastores()).find((x) => x.url === world.sharedDatastoreUrl)!;
+  let floorRun = 0;
+  const floor = async () => {
+    const run = floorRun++;
+    const m = await measure(async () => {
+      for (let i = 0; i < 32; i++) {
+        await world.client.cns.queryVolumes({ names: [`floor-${run}-${i}`] });
+        await world.client.cns.createVolume({ name: `floor-${run}-${i}`, capacityMb: 1024, datastores: [ds.ref], clusterId: 'floor', vSphereUser: world.sim.username });
+      }
+    });
+    return m.ms / 32;
+  };
+
+  const floorMs: number[] = [];
   for (const concurrency of [1, 32]) {
+    if (concurrency === 1) floorMs.push(await floor());
     const total = 64;
     let next = 0;
     const m = await measure(async () => {
@@ -78,7 +96,11 @@ test('figures', async () => {
         }),
       );
     });
-    rows.push(`creates at concurrency ${String(concurrency).padStart(2)}: ${((total / m.ms) * 1000).toFixed(0)}/s (${total} in ${m.ms.toFixed(0)} ms, ${m.requests['/vsanHealth CnsCreateVolume'] ?? 0} CnsCreateVolume calls)`);
+    if (concurrency === 1) {
+      floorMs.push(await floor());
+      rows.push(`direct CNS floor (name query + create), concurrency 1: ${floorMs.map((f) => f.toFixed(1)).join(' / ')} ms/op (before / after)`);
+    }
+    rows.push(`creates at concurrency ${String(concurrency).padStart(2)}: ${((total / m.ms) * 1000).toFixed(0)}/s (${(m.ms / total).toFixed(1)} ms/op, ${m.requests['/vsanHealth CnsCreateVolume'] ?? 0} CnsCreateVolume calls)`);
   }
 
   for (const [label, on] of [['batching on ', batched], ['batching off', plain]] as const) {
@@ -87,6 +109,7 @@ test('figures', async () => {
     const storm = world.nodes[1]!.biosUuid!;
     const a = await measure(() => Promise.all(vols.map((v) => publish(on, v, storm))));
     const b = await measure(() => Promise.all(vols.map((v) => unpublish(on, v, storm))));
+    rows.push(`  storm requests: ${JSON.stringify(a.requests)}`);
     rows.push(`attach storm 20 vols, ${label}: ${a.requests['/vsanHealth CnsAttachVolume'] ?? 0} CnsAttachVolume, ${a.total} requests, ${a.ms.toFixed(0)} ms; detach: ${b.requests['/vsanHealth CnsDetachVolume'] ?? 0} CnsDetachVolume, ${b.ms.toFixed(0)} ms`);
   }
   process.stdout.write(`\ncontroller figures (vCenter simulator)\n${rows.join('\n')}\n`);

@@ -79,12 +79,13 @@ describe('chooseDatastore', () => {
 });
 
 describe('Coalescer', () => {
-  function make(enabled: boolean, maxBatch = 8) {
+  function make(enabled: boolean, maxBatch = 8, sendWhenIdle = false) {
     const calls: number[][] = [];
     const c = new Coalescer<number, number>({
       windowMs: 5,
       maxBatch,
       enabled,
+      sendWhenIdle,
       run: async (_key, items) => {
         calls.push(items);
         return items.map((i): Outcome<number> => (i < 0 ? { ok: false, error: new Error(`bad ${i}`) } : { ok: true, value: i * 10 }));
@@ -98,6 +99,16 @@ describe('Coalescer', () => {
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i * 10));
     expect(calls.map((b) => b.length)).toEqual([8, 8, 4]);
     expect(c.stats).toEqual({ batches: 3, items: 20 });
+  });
+  test('send when idle: a lone item goes at once, items arriving meanwhile gather', async () => {
+    const { c, calls } = make(true, 8, true);
+    expect(await c.submit('vm', 1)).toBe(10);
+    expect(calls).toEqual([[1]]);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => c.submit('vm', i)));
+    expect(results).toEqual(Array.from({ length: 10 }, (_, i) => i * 10));
+    expect(calls.slice(1).map((b) => b.length)).toEqual([1, 8, 1]);
+    expect(await c.submit('vm', 5)).toBe(50);
+    expect(calls[calls.length - 1]).toEqual([5]);
   });
   test('keys never share a batch', async () => {
     const { c, calls } = make(true);
