@@ -10,12 +10,34 @@
  * - xsd:long byte counts are `bigint` (never lossy); MiB counts are `number`.
  * - Changes to this file are additive only: other modes compile against it.
  */
+import type {
+  MoRef,
+  RequestEvent,
+  VsphereStats,
+  AboutInfo,
+  InventoryObject,
+  Datacenter,
+  VmInfo,
+  DatastoreInfo,
+  HostInfo,
+  ClusterInfo,
+  TaskOutcome,
+  CnsCreateSpec,
+  CnsCreated,
+  CnsAttached,
+  CnsAttachSpec,
+  CnsExtendSpec,
+  CnsUpdateMetadataSpec,
+  BatchResult,
+  CnsVolume,
+  CnsQueryFilter,
+  CnsQueryPage,
+  StoragePolicy,
+  TagCategory,
+  Tag,
+} from './api-types.js';
 
-/** A managed object reference, e.g. { type: 'VirtualMachine', value: 'vm-42' }. */
-export interface MoRef {
-  readonly type: string;
-  readonly value: string;
-}
+export type * from './api-types.js';
 
 /** Stable map key for a MoRef: "VirtualMachine:vm-42". */
 export function refKey(ref: MoRef): string {
@@ -29,44 +51,7 @@ export interface CallOptions {
 
 // ---------------------------------------------------------------- client
 
-/** Which vCenter endpoint a request went to. */
-export type Endpoint = 'vim25' | 'cns' | 'pbm' | 'vapi';
-
-/** One finished request, for metrics (prom-client histograms by method). */
-export interface RequestEvent {
-  endpoint: Endpoint;
-  /** Same key format as the simulator's request log: "/sdk RetrievePropertiesEx", "POST /rest/com/vmware/cis/session". */
-  key: string;
-  /** SOAP method or "<HTTP method> <vAPI path>". */
-  method: string;
-  durationMs: number;
-  outcome: 'ok' | 'fault' | 'error';
-  /** Set when outcome is 'fault'. */
-  faultType?: string;
-}
-
 export type RequestObserver = (event: RequestEvent) => void;
-
-export interface VsphereStats {
-  /** All requests sent to this vCenter by this client (including logins and keep-alives). */
-  total: number;
-  /** Requests by key, e.g. { "/sdk Login": 1, "/vsanHealth CnsCreateVolume": 10 }. */
-  byMethod: Record<string, number>;
-  /** vim25 sessions created (successful Login calls). */
-  sessionsCreated: number;
-  /** vAPI sessions created. */
-  vapiSessionsCreated: number;
-  /** Re-logins after NotAuthenticated / an expired session. */
-  relogins: number;
-}
-
-export interface AboutInfo {
-  fullName: string;
-  version: string;
-  apiVersion: string;
-  instanceUuid: string;
-  apiType: string;
-}
 
 /**
  * One vCenter connection. Logs in lazily on first use; all callers share one
@@ -107,85 +92,6 @@ export interface SessionControl {
 
 // ---------------------------------------------------------------- inventory
 
-export interface InventoryObject {
-  ref: MoRef;
-  name: string;
-  /** Parent in the inventory tree (undefined for the root folder). */
-  parent?: MoRef;
-}
-
-export interface Datacenter {
-  ref: MoRef;
-  name: string;
-  /** Inventory path, e.g. "/DC0". */
-  path: string;
-}
-
-export interface GuestNic {
-  network?: string;
-  macAddress?: string;
-  connected: boolean;
-  ipAddresses: string[];
-}
-
-/** The properties every consumer needs of a VM, read in bulk. */
-export interface VmInfo {
-  ref: MoRef;
-  name: string;
-  /** BIOS UUID (config.uuid), lowercase: the CSI node id. */
-  biosUuid?: string;
-  instanceUuid?: string;
-  guestHostName?: string;
-  guestIpAddress?: string;
-  guestNics: GuestNic[];
-  powerState?: 'poweredOn' | 'poweredOff' | 'suspended';
-  host?: MoRef;
-  resourcePool?: MoRef;
-  parent?: MoRef;
-  numCpu?: number;
-  memoryMb?: number;
-  guestId?: string;
-  guestFullName?: string;
-  /** extraConfig "disk.EnableUUID" (case-insensitive TRUE). undefined when not set. */
-  diskEnableUuid?: boolean;
-}
-
-export interface DatastoreHostMount {
-  host: MoRef;
-  mounted: boolean;
-  accessible: boolean;
-}
-
-export interface DatastoreInfo {
-  ref: MoRef;
-  name: string;
-  /** summary.url, e.g. "ds:///vmfs/volumes/..." — the StorageClass `datastoreurl`. */
-  url: string;
-  type?: string;
-  accessible: boolean;
-  capacity: bigint;
-  freeSpace: bigint;
-  hostMounts: DatastoreHostMount[];
-}
-
-export interface HostInfo {
-  ref: MoRef;
-  name: string;
-  /** ClusterComputeResource or ComputeResource owning the host. */
-  parent?: MoRef;
-  datastores: MoRef[];
-  connectionState?: string;
-  inMaintenanceMode?: boolean;
-}
-
-export interface ClusterInfo {
-  ref: MoRef;
-  name: string;
-  parent?: MoRef;
-  hosts: MoRef[];
-  datastores: MoRef[];
-}
-
 export interface VmScope extends CallOptions {
   /** Container to search (Folder, Datacenter, ClusterComputeResource, ResourcePool); default: configured datacenters or the root folder. */
   container?: MoRef;
@@ -223,21 +129,6 @@ export interface Inventory {
 
 // ---------------------------------------------------------------- tasks
 
-export type TaskState = 'queued' | 'running' | 'success' | 'error';
-
-/** A decoded XML value as returned in task results (anyType): strings, objects of children, arrays of repeated children. */
-export type XmlValue = string | XmlObject | XmlValue[];
-export interface XmlObject {
-  readonly [name: string]: XmlValue | undefined;
-}
-
-export interface TaskOutcome {
-  task: MoRef;
-  state: 'success';
-  /** info.result decoded (xsi:type under "@xsiType", a MoRef's type under "@type", text under "#text"); undefined when the task has no result. */
-  result?: XmlValue;
-}
-
 export interface TaskWaiter {
   /**
    * Resolves when the task succeeds; rejects with a VsphereFault carrying the
@@ -250,115 +141,6 @@ export interface TaskWaiter {
 }
 
 // ---------------------------------------------------------------- CNS
-
-export type CnsEntityType = 'PERSISTENT_VOLUME' | 'PERSISTENT_VOLUME_CLAIM' | 'POD';
-
-export interface CnsEntityReference {
-  entityType: CnsEntityType;
-  entityName: string;
-  namespace?: string;
-  clusterId?: string;
-}
-
-/** CnsKubernetesEntityMetadata. */
-export interface CnsEntityMetadata {
-  entityType: CnsEntityType;
-  entityName: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  /** true removes this entity's metadata in an update. */
-  delete?: boolean;
-  clusterId?: string;
-  referredEntity?: CnsEntityReference[];
-}
-
-export interface CnsContainerCluster {
-  clusterType: 'KUBERNETES';
-  clusterId: string;
-  vSphereUser: string;
-  clusterFlavor: 'VANILLA' | 'WORKLOAD' | 'GUEST_CLUSTER';
-}
-
-export interface CnsCreateSpec {
-  /** Volume name (the CSI request name, ≤ 80 chars by contract). */
-  name: string;
-  capacityMb: number;
-  /** Datastores to place on. Pass exactly one with the simulator (it creates one volume per datastore listed). */
-  datastores: MoRef[];
-  /** SPBM profile id (VirtualMachineDefinedProfileSpec). */
-  profileId?: string;
-  clusterId: string;
-  vSphereUser: string;
-  clusterFlavor?: CnsContainerCluster['clusterFlavor'];
-  entityMetadata?: CnsEntityMetadata[];
-  /** Static provisioning: register an existing FCD. */
-  backingDiskId?: string;
-}
-
-export interface CnsCreated {
-  volumeId: string;
-  name?: string;
-  /** Datastores the volume was placed on. */
-  datastores: MoRef[];
-}
-
-export interface CnsAttached {
-  volumeId: string;
-  /** Lowercase hex, no dashes (the publish context `diskUUID`). */
-  diskUuid: string;
-}
-
-export interface CnsAttachSpec {
-  volumeId: string;
-  vm: MoRef;
-}
-
-export interface CnsExtendSpec {
-  volumeId: string;
-  capacityMb: number;
-}
-
-export interface CnsUpdateMetadataSpec {
-  volumeId: string;
-  clusterId: string;
-  vSphereUser: string;
-  clusterFlavor?: CnsContainerCluster['clusterFlavor'];
-  entityMetadata: CnsEntityMetadata[];
-}
-
-/** One item's outcome in a batch call, at the same index as its spec. */
-export type BatchResult<T> = { ok: true; value: T } | { ok: false; error: Error };
-
-export interface CnsVolume {
-  volumeId: string;
-  name: string;
-  volumeType: string;
-  datastoreUrl?: string;
-  storagePolicyId?: string;
-  capacityMb?: number;
-  backingDiskId?: string;
-  containerCluster?: CnsContainerCluster;
-  entityMetadata: CnsEntityMetadata[];
-  healthStatus?: string;
-  complianceStatus?: string;
-  datastoreAccessibilityStatus?: string;
-}
-
-export interface CnsQueryFilter {
-  volumeIds?: string[];
-  names?: string[];
-  containerClusterIds?: string[];
-  datastores?: MoRef[];
-  storagePolicyId?: string;
-  /** Page request; default offset 0, server-chosen limit. */
-  cursor?: { offset: number; limit: number };
-}
-
-export interface CnsQueryPage {
-  volumes: CnsVolume[];
-  /** Next offset and total as reported by CNS. */
-  cursor: { offset: number; limit: number; totalRecords?: number };
-}
 
 export interface Cns {
   /** One CnsCreateVolume task for all specs; results at each spec's index. */
@@ -385,12 +167,6 @@ export interface Cns {
 
 // ---------------------------------------------------------------- PBM
 
-export interface StoragePolicy {
-  id: string;
-  name: string;
-  description?: string;
-}
-
 export interface Pbm {
   /** All storage (REQUIREMENT) profiles. */
   policies(options?: CallOptions): Promise<StoragePolicy[]>;
@@ -401,23 +177,6 @@ export interface Pbm {
 }
 
 // ---------------------------------------------------------------- tags
-
-export interface TagCategory {
-  id: string;
-  name: string;
-  description?: string;
-  cardinality?: 'SINGLE' | 'MULTIPLE';
-  associableTypes: string[];
-}
-
-export interface Tag {
-  id: string;
-  name: string;
-  categoryId: string;
-  /** Filled from the category list. */
-  categoryName?: string;
-  description?: string;
-}
 
 export interface Tags {
   /** All categories (cached with the TTL). */
