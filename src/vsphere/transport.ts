@@ -81,7 +81,8 @@ export class Transport {
     const xml = envelope(ns, method, params, headerCookie);
     const headers: Record<string, string> = {
       'Content-Type': 'text/xml; charset=utf-8',
-      SOAPAction: `${ns === 'pbm' ? 'urn:pbm' : 'urn:vim25'}/${this.apiVersion}`,
+      // As govmomi does: CNS rides on the vim25 action; its PBM client sends no version ("urn:pbm/").
+      SOAPAction: ns === 'pbm' ? 'urn:pbm/' : `urn:vim25/${this.apiVersion}`,
     };
     if (cookie) headers.Cookie = `vmware_soap_session=${cookie}`;
     return this.withRetries(ENDPOINT_OF[ns], `${path} ${method}`, method, options, async (signal) => {
