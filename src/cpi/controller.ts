@@ -6,7 +6,8 @@
  * deleted VMs. Failures are retried per node with exponential backoff.
  * It acts whenever started: leader election (mode.ts) decides when.
  */
-import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type ObjectCache, type V1Node } from '@kubernetes/client-node';
+import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import { startNodeInformer, type NodeInformer } from '../kube/informer.js';
 import type { LabelsConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { VsphereClient } from '../vsphere/api.js';
@@ -62,11 +63,10 @@ export class CpiController {
   private readonly resolver: BatchResolver;
   private readonly backoff: RetryBackoff;
   private readonly addressRules: ReturnType<typeof compileAddressRules>;
-  private informer?: Informer<V1Node> & ObjectCache<V1Node>;
+  private informer?: NodeInformer;
   private readonly pending = new Set<string>();
   private flushTimer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
-  private restartTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = true;
   private abort = new AbortController();
@@ -96,20 +96,17 @@ export class CpiController {
     if (!this.stopped) return;
     this.stopped = false;
     this.abort = new AbortController();
-    const core = this.options.kubeConfig.makeApiClient(CoreV1Api);
-    const informer = makeInformer<V1Node>(this.options.kubeConfig, '/api/v1/nodes', () => core.listNode());
-    informer.on('add', (n) => this.onNode(n));
-    informer.on('update', (n) => this.onNode(n));
-    informer.on('delete', (n) => this.forget(n.metadata?.name));
-    informer.on('error', (err) => {
-      if (this.stopped) return;
-      // client-node's informer does not restart itself after an error.
-      this.log.warn({ err: messageOf(err) }, 'node watch failed; restarting in 2s');
-      this.restartTimer = setTimeout(() => void informer.start().catch(() => undefined), 2_000);
-      this.restartTimer.unref();
+    // The informer restarts itself after watch errors (with backoff) and resumes from its resourceVersion.
+    const informer = startNodeInformer({
+      kubeConfig: this.options.kubeConfig,
+      log: this.log,
+      onAdd: (n) => this.onNode(n),
+      onUpdate: (n) => this.onNode(n),
+      onDelete: (n) => this.forget(n.metadata?.name),
     });
     this.informer = informer;
-    await informer.start();
+    const aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([informer.synced, aborted]); // stop() during a long first list must not hang start()
     const every = this.options.resyncIntervalMs ?? 300_000;
     this.resyncTimer = setInterval(() => this.resync(), every);
     this.resyncTimer.unref();
@@ -123,7 +120,6 @@ export class CpiController {
     this.abort.abort();
     clearTimeout(this.flushTimer);
     clearInterval(this.resyncTimer);
-    clearTimeout(this.restartTimer);
     this.backoff.clear();
     this.pending.clear();
     await this.informer?.stop();

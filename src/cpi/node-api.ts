@@ -1,16 +1,13 @@
 /**
  * The Kubernetes calls the CPI makes on Nodes, over @kubernetes/client-node
- * with explicit patch content types (client-node defaults to JSON-Patch).
+ * and the patch helpers of src/kube (explicit merge-patch content types;
+ * client-node defaults to JSON-Patch), plus Node Events.
  * Kept behind an interface so the controller reads as policy, not plumbing.
  */
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1Node,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { httpStatusOf, patchNodeMerge, patchNodeStatus } from '../kube/client.js';
+
+export { httpStatusOf };
 
 export const EVENT_SOURCE = 'vsphere-cpi';
 
@@ -25,19 +22,12 @@ export interface NodeApi {
   recordEvent(node: V1Node, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
-/** HTTP status of a client-node failure, if it carries one. */
-export function httpStatusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
 export function createNodeApi(kubeConfig: KubeConfig): NodeApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     readNode: (name) => core.readNode({ name }),
-    patchNode: (name, body) => core.patchNode({ name, body }, merge),
-    patchNodeStatus: (name, body) => core.patchNodeStatus({ name, body }, merge),
+    patchNode: (name, body) => patchNodeMerge(core, name, body),
+    patchNodeStatus: (name, body) => patchNodeStatus(core, name, body, 'merge'),
     deleteNode: async (name) => {
       try {
         await core.deleteNode({ name });
