@@ -67,10 +67,22 @@ async function serve(opts: CliOptions, env: NodeJS.ProcessEnv, logger: Logger): 
   let server: CsiServer | undefined;
   let handle: ModeHandle | undefined;
 
-  const stop = async (): Promise<void> => {
-    await server?.close();
-    await handle?.close();
-    await metricsServer?.close();
+  /** Socket first (no new calls), then the mode, then /metrics; one failing step does not skip the others. */
+  const stop = async (): Promise<boolean> => {
+    let clean = true;
+    for (const [what, step] of [
+      ['CSI server', () => server?.close()],
+      [`${opts.mode} mode`, () => handle?.close()],
+      ['metrics server', () => metricsServer?.close()],
+    ] as const) {
+      try {
+        await step();
+      } catch (err) {
+        clean = false;
+        logger.error({ err }, `stopping the ${what} failed`);
+      }
+    }
+    return clean;
   };
 
   try {
@@ -87,7 +99,7 @@ async function serve(opts: CliOptions, env: NodeJS.ProcessEnv, logger: Logger): 
     }
   } catch (err) {
     logger.fatal({ err }, `${opts.mode} mode failed to start`);
-    await stop().catch(() => undefined);
+    await stop();
     return 1;
   }
 
@@ -110,7 +122,7 @@ async function serve(opts: CliOptions, env: NodeJS.ProcessEnv, logger: Logger): 
   ]);
   if (outcome.signal) logger.info({ signal: outcome.signal }, 'shutting down');
   if (outcome.error !== undefined) logger.fatal({ err: outcome.error }, `${opts.mode} mode stopped`);
-  await stop();
+  const clean = await stop();
   logger.info('stopped');
-  return outcome.error !== undefined ? 1 : 0;
+  return outcome.error !== undefined || !clean ? 1 : 0;
 }

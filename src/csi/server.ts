@@ -43,8 +43,10 @@ export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer>
   await prepareSocketPath(socketPath);
   const running = new Set<AbortController>();
   const server = new grpc.Server();
-  for (const [name, impl] of Object.entries(opts.services) as [CsiServiceName, ServiceImpl | undefined][]) {
-    if (!impl) continue;
+  // Services the mode does not serve are still registered, with every RPC
+  // answering UNIMPLEMENTED, so such calls are logged and counted like any other.
+  for (const name of ['Identity', 'Controller', 'Node', 'GroupController'] as const) {
+    const impl: ServiceImpl = (opts.services as Partial<Record<CsiServiceName, ServiceImpl>>)[name] ?? {};
     server.addService(csiServiceDefinition(name), wrapService(name, impl, opts, running));
   }
   await bindSocket(server, socketPath);

@@ -72,8 +72,8 @@ interface Served {
   exited: Promise<number | null>;
 }
 
-/** Starts a serving mode and resolves once it logs that the socket listens. */
-function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+/** Starts a serving mode and resolves once it logs `marker` (default: the socket listens). */
+function serve(args: string[], env: NodeJS.ProcessEnv = {}, marker = '"msg":"CSI server listening"'): Promise<Served> {
   const child = spawn(process.execPath, [main, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let err = '';
@@ -86,7 +86,7 @@ function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   return new Promise((resolveServed, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => {
       err += chunk.toString();
-      if (err.includes('"msg":"CSI server listening"')) resolveServed({ child, stderr: () => err, exited });
+      if (err.includes(marker)) resolveServed({ child, stderr: () => err, exited });
     });
     void exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${err}`)));
   });
@@ -166,7 +166,7 @@ describe('vsphere-csi CLI (compiled)', () => {
     await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  test('node mode (mode from X_CSI_MODE) serves Identity; Controller is UNIMPLEMENTED; SIGTERM removes the socket', async () => {
+  test('node mode (mode from X_CSI_MODE) serves Identity and /metrics; Controller is UNIMPLEMENTED; SIGTERM removes the socket', async () => {
     const dmi = join(work, 'dmi');
     await mkdir(dmi, { recursive: true });
     await writeFile(join(dmi, 'product_serial'), 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6\n');
@@ -178,7 +178,8 @@ describe('vsphere-csi CLI (compiled)', () => {
       NODE_NAME: 'worker-1',
       X_CSI_DMI_DIR: dmi,
       X_CSI_DEVICE_DIR: join(work, 'by-id'),
-    });
+      X_CSI_METRICS_PORT: '0',
+    }, '"msg":"metrics at /metrics"');
     expect((await stat(socket)).mode & 0o777).toBe(0o660);
     const client = createCsiClient(socket);
     try {
@@ -188,6 +189,11 @@ describe('vsphere-csi CLI (compiled)', () => {
       await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: true } });
       const err = (await client.call('Controller', 'ControllerGetCapabilities').catch((e: unknown) => e)) as ServiceError;
       expect(err.code).toBe(GrpcCode.UNIMPLEMENTED);
+      const port = /"port":(\d+),"msg":"metrics at \/metrics"/.exec(served.stderr())![1];
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(body).toContain('vsphere_csi_rpc_total{method="Probe",code="OK"} 1');
+      expect(body).toContain('vsphere_csi_rpc_total{method="ControllerGetCapabilities",code="UNIMPLEMENTED"} 1');
+      expect(body).toContain('process_resident_memory_bytes');
     } finally {
       client.close();
     }
