@@ -151,6 +151,10 @@ export class VolumeCreator {
     if (params.datastoreUrl && existing.datastoreUrl && existing.datastoreUrl.replace(/\/+$/, '') !== params.datastoreUrl.replace(/\/+$/, '')) {
       problems.push(`it is on ${existing.datastoreUrl}, not on the requested datastoreurl`);
     }
+    if (params.storagePolicyName && existing.storagePolicyId) {
+      const policy = await this.ctx.policies.resolve(params.storagePolicyName, { signal: call.signal });
+      if (policy.profileId !== existing.storagePolicyId) problems.push(`it has another storage policy than "${params.storagePolicyName}"`);
+    }
     if (problems.length > 0) {
       throw alreadyExists(`name: volume "${existing.name}" already exists as ${existing.volumeId} but ${problems.join(' and ')}; delete it or use another name`);
     }

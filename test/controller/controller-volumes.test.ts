@@ -122,6 +122,9 @@ describe('CreateVolume', () => {
     const id = await world.client.pbm.policyIdByName('vSAN Default Storage Policy');
     expect((await cnsVolumesNamed('pvc-policy'))[0]?.storagePolicyId).toBe(id);
     expect(res.volume.volume_id).toBeTruthy();
+    const again = await create('pvc-policy', { parameters: { storagepolicyname: 'vSAN Default Storage Policy' } });
+    expect(again.volume.volume_id).toBe(res.volume.volume_id);
+    expect(await codeOf(create('pvc-policy', { parameters: { storagepolicyname: 'VVol No Requirements Policy' } }))).toBe(status.ALREADY_EXISTS);
     const err = await errorOf(create('pvc-nopolicy', { parameters: { storagepolicyname: 'Gold <&>' } }));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toContain('Gold <&>');
