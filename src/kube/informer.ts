@@ -1,0 +1,144 @@
+/**
+ * A Node informer: client-node 1.4's makeInformer (list, then watch from the
+ * list's resourceVersion, resume after a cleanly ended watch, relist after
+ * 410 Expired) plus what it lacks:
+ * - it does NOT restart after a watch error (connection reset, 5xx, failed
+ *   list): it emits 'error' and stays stopped. We restart it with capped
+ *   exponential backoff; it then resumes from its last resourceVersion;
+ * - it has no resync: we replay every cached Node every resyncIntervalMs so
+ *   handlers can repair drift, as client-go's resync does;
+ * - its start() resolves when the first watch is set up, not necessarily
+ *   when handlers have run; `synced` resolves after the first list;
+ * - its stop() does not stop a reconnect already in flight (the list or the
+ *   watch request): the watch opens after stop() and leaks. Our Watch
+ *   subclass refuses to open, or aborts, any watch once stopped.
+ */
+import { CoreV1Api, ListWatch, Watch, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { silentLogger, type Logger } from '../log.js';
+import { kubeErrorMessage } from './client.js';
+
+export interface NodeInformerOptions {
+  kubeConfig: KubeConfig;
+  /** Only Nodes matching this label selector (server-side filtering of list and watch). */
+  labelSelector?: string;
+  /** Replay the cache to onResync (or onUpdate) this often; 0 disables. Default 0. */
+  resyncIntervalMs?: number;
+  /** First restart delay after a watch error; doubles up to maxRestartDelayMs. Default 1000. */
+  restartDelayMs?: number;
+  maxRestartDelayMs?: number;
+  log?: Logger;
+  onAdd?(node: V1Node): void;
+  onUpdate?(node: V1Node): void;
+  onDelete?(node: V1Node): void;
+  /** Periodic replay of every cached node; defaults to onUpdate. */
+  onResync?(node: V1Node): void;
+}
+
+export interface NodeInformer {
+  /** Resolves after the first successful list (handlers have seen every node as added). */
+  readonly synced: Promise<void>;
+  get(name: string): V1Node | undefined;
+  list(): V1Node[];
+  /** How many times the informer was restarted after an error (for tests and metrics). */
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+/** A Watch that can be shut for good: no watch opens after close(), and the open one is aborted. */
+class ClosableWatch extends Watch {
+  private closed = false;
+  private current: AbortController | undefined;
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: V1Node) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    if (this.closed) return new AbortController();
+    const controller = await super.watch(path, queryParams, callback, done);
+    if (this.closed) controller.abort();
+    this.current = controller;
+    return controller;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.current?.abort();
+  }
+}
+
+export function startNodeInformer(options: NodeInformerOptions): NodeInformer {
+  const log = options.log ?? silentLogger;
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const firstDelay = options.restartDelayMs ?? 1000;
+  const maxDelay = options.maxRestartDelayMs ?? 30_000;
+  const selector = options.labelSelector;
+  let stopped = false;
+  let delay = firstDelay;
+  let restartCount = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let resyncTimer: NodeJS.Timeout | undefined;
+  let markSynced: () => void = () => {};
+  const synced = new Promise<void>((resolve) => (markSynced = resolve));
+  const list = async (): Promise<{ items: V1Node[]; metadata?: { resourceVersion?: string } }> => {
+    const nodes = await core.listNode(selector ? { labelSelector: selector } : {});
+    // Handlers run synchronously inside the informer right after this returns.
+    setImmediate(markSynced);
+    delay = firstDelay;
+    return nodes;
+  };
+  const watch = new ClosableWatch(options.kubeConfig);
+  // What makeInformer builds, with our Watch.
+  const informer = new ListWatch<V1Node>('/api/v1/nodes', watch, list, false, selector);
+
+  const guard = (handler: ((node: V1Node) => void) | undefined) => (node: V1Node) => {
+    if (stopped) return;
+    delay = firstDelay; // events flow again: the next failure starts a fresh backoff
+    if (!handler) return;
+    // client-node swallows handler exceptions in its watch loop and lets them escape from its list path.
+    try {
+      handler(node);
+    } catch (err) {
+      log.error({ err: String(err), node: node.metadata?.name }, 'node informer handler failed');
+    }
+  };
+  informer.on('add', guard(options.onAdd));
+  informer.on('update', guard(options.onUpdate));
+  informer.on('delete', guard(options.onDelete));
+  informer.on('error', (err: unknown) => {
+    if (stopped || restartTimer !== undefined) return;
+    log.warn({ err: kubeErrorMessage(err), retryInMs: delay }, 'node watch failed; restarting');
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopped) return;
+      restartCount += 1;
+      informer.start().catch((startErr: unknown) => log.warn({ err: kubeErrorMessage(startErr) }, 'node watch restart failed'));
+    }, delay);
+    delay = Math.min(delay * 2, maxDelay);
+  });
+  informer.start().catch((err: unknown) => log.warn({ err: kubeErrorMessage(err) }, 'node watch start failed'));
+
+  const resyncEvery = options.resyncIntervalMs ?? 0;
+  if (resyncEvery > 0) {
+    const replay = guard(options.onResync ?? options.onUpdate);
+    resyncTimer = setInterval(() => {
+      for (const node of informer.list()) replay(node);
+    }, resyncEvery);
+    resyncTimer.unref();
+  }
+
+  return {
+    synced,
+    get: (name) => informer.get(name),
+    list: () => [...informer.list()],
+    restarts: () => restartCount,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(restartTimer);
+      clearInterval(resyncTimer);
+      watch.close();
+      await informer.stop();
+    },
+  };
+}
