@@ -50,7 +50,13 @@ export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer>
     server.addService(csiServiceDefinition(name), wrapService(name, impl, opts, running));
   }
   await bindSocket(server, socketPath);
-  await secureSocket(socketPath);
+  try {
+    await secureSocket(socketPath);
+  } catch (err) {
+    server.forceShutdown();
+    await removeSocket(socketPath);
+    throw err;
+  }
   opts.logger.info({ socket: socketPath, services: Object.entries(opts.services).filter(([, v]) => v).map(([k]) => k) }, 'CSI server listening');
 
   let closing: Promise<void> | undefined;
