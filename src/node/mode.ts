@@ -4,7 +4,7 @@
  * exists, and the Kubernetes API (in-cluster or --kubeconfig) for the
  * node's topology labels when it is reachable.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { failedPrecondition } from '../csi/errors.js';
 import { createIdentityService } from '../csi/identity.js';
 import type { Logger } from '../log.js';
@@ -14,20 +14,19 @@ import { readNodeLabels } from './labels-config.js';
 import { createNodeOs, DEFAULT_DEVICE_DIR } from './os/index.js';
 import { missingTools } from './os/tools.js';
 import { createNodeService } from './service.js';
-import { createKubeTopology } from './topology.js';
 
-/** In-cluster credentials, else a kubeconfig file; undefined when neither exists. */
-function loadKubeConfig(opts: ModeOptions): KubeConfig | undefined {
+/**
+ * In-cluster credentials, else a kubeconfig file; undefined when neither
+ * exists. @kubernetes/client-node costs ~80 MB of RSS once imported, so it
+ * is loaded only when there is a cluster to talk to.
+ */
+async function loadKubeConfig(opts: ModeOptions): Promise<KubeConfig | undefined> {
+  if (!opts.kubeconfig && !opts.env.KUBERNETES_SERVICE_HOST) return undefined;
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  if (opts.kubeconfig) {
-    kc.loadFromFile(opts.kubeconfig);
-    return kc;
-  }
-  if (opts.env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-    return kc;
-  }
-  return undefined;
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromCluster();
+  return kc;
 }
 
 export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<ModeHandle> {
@@ -36,10 +35,11 @@ export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<Mo
   const deviceDir = opts.deviceDir ?? DEFAULT_DEVICE_DIR;
   const labels = await readNodeLabels(opts.configPath, logger);
   const configured = !!labels && (labels.topologyCategories.length > 0 || !!labels.zone || !!labels.region);
-  const kubeConfig = loadKubeConfig(opts);
+  const kubeConfig = await loadKubeConfig(opts);
 
   let topology: TopologySource | undefined;
   if (kubeConfig && nodeName) {
+    const { createKubeTopology } = await import('./topology.js');
     topology = createKubeTopology({ kubeConfig, nodeName, logger, ...(labels ? { labels } : {}) });
   } else if (configured) {
     // Topology is configured but cannot be read: reporting none would place volumes anywhere.
