@@ -90,6 +90,23 @@ describe('publish and unpublish one volume', () => {
     await unpublish('11111111-2222-3333-4444-555555555555', world.nodes[0]!.biosUuid!);
   });
 
+  test('concurrent operations on one volume: one proceeds, the other is ABORTED', async () => {
+    const [vol] = await volumes('pvc-race', 1);
+    const node = world.nodes[0]!.biosUuid!;
+    // vCenter holds the publish in flight, so the delete surely arrives while it runs.
+    await world.sim.setHang(true);
+    let pending: Promise<unknown> | undefined;
+    try {
+      pending = publish(vol!, node);
+      while (!served.controller.context.volumeLocks.isHeld(vol!)) await new Promise((r) => setTimeout(r, 5));
+      expect(await codeOf(served.csi.call('DeleteVolume', { volume_id: vol }))).toBe(status.ABORTED);
+    } finally {
+      await world.sim.setHang(false);
+    }
+    expect(await codeOf(pending!)).toBe('ok');
+    await unpublish(vol!, node);
+  });
+
   test('node VM deleted from the inventory: unpublish succeeds and frees the volume', async () => {
     const [vol] = await volumes('pvc-gone', 1);
     const victim = world.nodes[world.nodes.length - 1]!;
