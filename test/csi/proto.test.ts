@@ -75,6 +75,12 @@ describe('proto/csi.proto', () => {
     ['NodeGetInfoResponse', { node_id: 1, max_volumes_per_node: 2, accessible_topology: 3 }],
     ['NodeExpandVolumeRequest', { volume_id: 1, volume_path: 2, capacity_range: 3, staging_target_path: 4, volume_capability: 5, secrets: 6 }],
     ['GetMetadataDeltaRequest', { base_snapshot_id: 1, target_snapshot_id: 2, starting_offset: 3, max_results: 4, secrets: 5 }],
+    ['ValidateVolumeCapabilitiesResponse.Confirmed', { volume_context: 1, volume_capabilities: 2, parameters: 3, mutable_parameters: 4 }],
+    ['ListVolumesResponse.VolumeStatus', { published_node_ids: 1, volume_condition: 2 }],
+    ['ListVolumesResponse.Entry', { volume: 1, status: 2 }],
+    ['ControllerModifyVolumeRequest', { volume_id: 1, secrets: 2, mutable_parameters: 3 }],
+    ['VolumeGroupSnapshot', { group_snapshot_id: 1, snapshots: 2, creation_time: 3, ready_to_use: 4 }],
+    ['GetMetadataAllocatedResponse', { block_metadata_type: 1, volume_capacity_bytes: 2, block_metadata: 3 }],
     ['PluginCapability', { service: 1, volume_expansion: 2 }],
     ['ProbeResponse', { ready: 1 }],
   ])('%s field numbers', (name, expected) => {
