@@ -19,7 +19,7 @@ let cpiClient: VsphereClient | undefined;
 const used = new Set<string>();
 
 beforeAll(async () => {
-  env = await startTaggedSim(10);
+  env = await startTaggedSim(12);
 }, 120000);
 
 afterAll(async () => {
@@ -210,6 +210,29 @@ describe('node lifecycle and drift', () => {
     });
     expect(fixed!.metadata!.labels!.mine).toBe('keep');
     expect(fixed!.spec!.taints).toEqual([{ key: 'example.com/dedicated', value: 'x', effect: 'NoSchedule' }]);
+  });
+
+  test('a taint added by someone else while we patch is kept (409 → re-read → re-patch)', async () => {
+    const vm = takeVm();
+    await setGuest(env.admin, vm.ref, 'node-race', '10.20.0.25');
+    kube = await startKubeApiServer();
+    const server = kube;
+    server.put(pendingNode('node-race', vm.biosUuid));
+    let raced = false;
+    server.setFault((req) => {
+      if (!raced && req.method === 'PATCH' && req.path === '/api/v1/nodes/node-race') {
+        raced = true;
+        // Another controller adds a taint between our read and our write.
+        const current = getNode(server, 'node-race')!;
+        server.put({ ...current, apiVersion: 'v1', kind: 'Node', spec: { ...current.spec, taints: [...(current.spec?.taints ?? []), { key: 'example.com/maintenance', effect: 'NoSchedule' }] } });
+      }
+      return undefined;
+    });
+    await startController();
+    const node = await waitForNode(kube, 'node-race', initialized);
+    expect(raced).toBe(true);
+    expect(node!.spec!.taints).toEqual([{ key: 'example.com/maintenance', effect: 'NoSchedule' }]);
+    expect(kube.requests().filter((r) => r.method === 'PATCH' && r.path === '/api/v1/nodes/node-race')).toHaveLength(2);
   });
 
   test('VM powered off → shutdown taint and Event; powered on → taint removed', async () => {

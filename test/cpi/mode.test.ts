@@ -39,7 +39,7 @@ interface Replica {
   lines: string[];
 }
 
-async function startReplica(configPath: string, kubeconfig: string): Promise<Replica> {
+async function startReplica(configPath: string, kubeconfig: string, lease = 'vsphere-cpi'): Promise<Replica> {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -51,7 +51,7 @@ async function startReplica(configPath: string, kubeconfig: string): Promise<Rep
   const handle = await runCpiMode(
     {
       mode: 'cpi', endpoint: '', configPath: '', cloudConfigPath: configPath, logLevel: 'info', output: 'text', kubeconfig,
-      env: { POD_NAMESPACE: 'kube-system', CPI_LEASE_DURATION_SECONDS: '3' },
+      env: { POD_NAMESPACE: 'kube-system', CPI_LEASE_DURATION_SECONDS: '3', CPI_LEASE_NAME: lease },
       metricsRegistry: new Registry(),
     },
     logger,
@@ -62,10 +62,8 @@ async function startReplica(configPath: string, kubeconfig: string): Promise<Rep
 const initializedBy = (r: Replica, node: string): boolean =>
   r.lines.some((l) => l.includes('"node initialized"') && l.includes(`"node":"${node}"`));
 
-test('two replicas: one leader initializes nodes; failover when it stops; credentials from a Secret; logout on close', async () => {
-  const [vmA, vmB] = env.vms.filter((v) => v.biosUuid);
-  await setGuest(env.admin, vmA!.ref, 'mode-a', '10.40.0.1');
-  await setGuest(env.admin, vmB!.ref, 'mode-b', '10.40.0.2');
+/** Writes the CPI YAML (credentials in a Secret) and a kubeconfig; returns their paths. */
+function writeConfig(): { configPath: string; kubeconfig: string } {
   const server = env.sim.hostname;
   kube.put({
     apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vsphere-cpi-creds', namespace: 'kube-system' },
@@ -91,7 +89,14 @@ test('two replicas: one leader initializes nodes; failover when it stops; creden
     '  region: k8s-region',
     '',
   ].join('\n'));
-  const kubeconfig = kube.writeKubeconfig(dir);
+  return { configPath, kubeconfig: kube.writeKubeconfig(dir) };
+}
+
+test('two replicas: one leader initializes nodes; failover when it stops; credentials from a Secret; logout on close', async () => {
+  const [vmA, vmB] = env.vms.filter((v) => v.biosUuid);
+  await setGuest(env.admin, vmA!.ref, 'mode-a', '10.40.0.1');
+  await setGuest(env.admin, vmB!.ref, 'mode-b', '10.40.0.2');
+  const { configPath, kubeconfig } = writeConfig();
 
   const first = await startReplica(configPath, kubeconfig);
   const second = await startReplica(configPath, kubeconfig);
@@ -120,5 +125,36 @@ test('two replicas: one leader initializes nodes; failover when it stops; creden
     expect(initializedBy(leader, 'mode-b')).toBe(false);
   } finally {
     for (const r of [first, second]) if (r !== stopped) await r.handle.close();
+  }
+}, 90000);
+
+test('a leader cut off from the API server stops acting; the other replica takes over after the lease expires', async () => {
+  const vms = env.vms.filter((v) => v.biosUuid);
+  const vmC = vms[2]!;
+  await setGuest(env.admin, vmC.ref, 'mode-c', '10.40.0.3');
+  const { configPath, kubeconfig } = writeConfig();
+  const first = await startReplica(configPath, kubeconfig, 'cutoff');
+  const second = await startReplica(configPath, kubeconfig, 'cutoff');
+  try {
+    const holder = (): string | undefined => kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'kube-system', 'cutoff')?.spec?.holderIdentity;
+    await waitFor(() => !!holder(), 'a leader');
+    const oldLeader = holder()!;
+    // Every lease write by the old leader now fails, as if it lost its connection to the API server.
+    kube.setFault((req) => {
+      const spec = (req.body as { spec?: { holderIdentity?: string } } | undefined)?.spec;
+      return req.path.includes('/leases/') && req.method !== 'GET' && spec?.holderIdentity === oldLeader ? 503 : undefined;
+    });
+    await waitFor(() => !!holder() && holder() !== oldLeader, 'a new lease holder', 20000);
+    const leader = [first, second].find((r) => r.lines.some((l) => l.includes('became leader')) && r.lines.some((l) => l.includes('lost or released leadership')));
+    expect(leader).toBeDefined(); // the old leader stepped down
+    const follower = leader === first ? second : first;
+    kube.put(pendingNode('mode-c', vmC.biosUuid));
+    await waitForNode(kube, 'mode-c', (n) => !!n && !hasUninitTaint(n), 20000);
+    await waitFor(() => initializedBy(follower, 'mode-c'), 'the new leader to initialize the node');
+    expect(initializedBy(leader!, 'mode-c')).toBe(false);
+  } finally {
+    kube.setFault(undefined);
+    await first.handle.close();
+    await second.handle.close();
   }
 }, 90000);
