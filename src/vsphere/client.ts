@@ -81,6 +81,8 @@ export function createVsphereClient(options: VsphereClientOptions & InternalClie
       closing ??= (async () => {
         tasks.close();
         await Promise.all([session.close(), vapi.close()]);
+        // Calls still hanging after the logouts are cut: a hung vCenter must not block shutdown.
+        transport.abortAll();
         await agent.close().catch(() => undefined);
       })();
       return closing;

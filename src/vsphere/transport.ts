@@ -41,6 +41,8 @@ export class Transport {
   /** Counters kept by the session layers, reported with the request counts. */
   readonly sessionCounters = { sessionsCreated: 0, vapiSessionsCreated: 0, relogins: 0 };
   lastRequestAt = 0;
+  /** Aborts every request still in flight when the client closes. */
+  private readonly closing = new AbortController();
 
   constructor(
     readonly host: string,
@@ -61,6 +63,11 @@ export class Transport {
     this.sessionCounters.sessionsCreated = 0;
     this.sessionCounters.vapiSessionsCreated = 0;
     this.sessionCounters.relogins = 0;
+  }
+
+  /** Fails every in-flight and future request with VsphereConnectionError (client shutdown). */
+  abortAll(): void {
+    this.closing.abort();
   }
 
   onRequest(observer: RequestObserver): () => void {
@@ -140,12 +147,14 @@ export class Transport {
   }
 
   private async once<T>(endpoint: Endpoint, key: string, method: string, callerSignal: AbortSignal | undefined, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.closing.signal.aborted) throw closedError(method, this.host);
     if (callerSignal?.aborted) throw timeoutError(method, this.host);
     this.total++;
     this.counts[key] = (this.counts[key] ?? 0) + 1;
     this.lastRequestAt = Date.now();
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
-    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+    const signals = [this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)];
+    if (callerSignal) signals.push(callerSignal);
+    const signal = AbortSignal.any(signals);
     const started = performance.now();
     let outcome: 'ok' | 'fault' | 'error' = 'ok';
     let faultType: string | undefined;
@@ -158,6 +167,7 @@ export class Transport {
         throw err;
       }
       outcome = 'error';
+      if (this.closing.signal.aborted) throw closedError(method, this.host);
       if (signal.aborted) throw timeoutError(method, this.host);
       throw classifyNetworkError(err, method, this.host);
     } finally {
@@ -175,6 +185,10 @@ export class Transport {
 
 function timeoutError(method: string, host: string): VsphereTimeoutError {
   return new VsphereTimeoutError(`${method}: vCenter ${host} did not answer before the deadline`, { method });
+}
+
+function closedError(method: string, host: string): VsphereConnectionError {
+  return new VsphereConnectionError(`${method}: the client for vCenter ${host} was closed`, { method });
 }
 
 function httpError(status: number, method: string, host: string): Error {

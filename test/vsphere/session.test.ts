@@ -110,6 +110,21 @@ describe('session', () => {
     }
     expect(await client.session.currentTime()).toBeInstanceOf(Date);
   });
+
+  test('close() while vCenter hangs still returns, and the hung call fails with a typed error', async () => {
+    const client = clientFor(sim);
+    await client.session.ensure();
+    await sim.setHang(true);
+    try {
+      const hung = client.session.currentTime().catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      await client.close();
+      const err = await hung;
+      expect(err instanceof VsphereConnectionError || err instanceof VsphereTimeoutError).toBe(true);
+    } finally {
+      await sim.setHang(false);
+    }
+  });
 });
 
 describe('vCenter stopped mid-call', () => {
