@@ -8,11 +8,12 @@
  *   map replaces it, `$patch: delete` removes it;
  * - lists listed in STRATEGIC_LIST_KEYS merge by their key (a patch element
  *   updates the element with the same key or is appended; an element with
- *   `$patch: delete` removes it); `metadata.finalizers` merges as a set;
+ *   `$patch: delete` removes it);
  * - every other list, notably `spec.taints` (which has no patch strategy in
  *   the real NodeSpec either), is replaced whole;
  * - `$setElementOrder/<list>` reorders a merged list, `$retainKeys` keeps only
- *   the named keys, `$deleteFromPrimitiveList/<list>` removes primitives.
+ *   the named keys, `$deleteFromPrimitiveList/<list>` removes primitives;
+ * - `metadata.finalizers`, `spec.podCIDRs`, `status.volumesInUse` merge as sets.
  */
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -38,7 +39,7 @@ export const STRATEGIC_LIST_KEYS: Readonly<Record<string, string>> = {
   'spec.initContainers': 'name',
   'spec.volumes': 'name',
 };
-const STRATEGIC_SET_LISTS = new Set(['metadata.finalizers', 'status.volumesInUse']);
+const STRATEGIC_SET_LISTS = new Set(['metadata.finalizers', 'spec.podCIDRs', 'status.volumesInUse']);
 
 export function isObject(value: Json | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
