@@ -124,3 +124,22 @@ describe('ListVolumes paging tokens', () => {
     expect(codeOf(() => decodePageToken(Buffer.from('v1:').toString('base64url')))).toBe(GrpcCode.ABORTED);
   });
 });
+
+describe('publish context and volume condition', () => {
+  test('diskUUID is lowercase hex without dashes', async () => {
+    const { publishContext } = await import('../../src/controller/publish.js');
+    expect(publishContext('6000C298-595B-F457-5739-E9105B2C0C2D')).toEqual({ type: 'vSphere CNS Block Volume', diskUUID: '6000c298595bf4575739e9105b2c0c2d' });
+  });
+  test('CNS health maps to a volume condition', async () => {
+    const { condition } = await import('../../src/controller/volume-ops.js');
+    const base = { volumeId: 'v', name: 'n', volumeType: 'BLOCK', entityMetadata: [] };
+    expect(condition({ ...base, healthStatus: 'green' }).abnormal).toBe(false);
+    expect(condition({ ...base, healthStatus: 'red' })).toMatchObject({ abnormal: true });
+    expect(condition({ ...base, datastoreAccessibilityStatus: 'notAccessible', datastoreUrl: 'ds:///x/' }).message).toContain('ds:///x/');
+  });
+  test('node ids are BIOS UUIDs', async () => {
+    const { normalizeNodeId } = await import('../../src/controller/node-vms.js');
+    expect(normalizeNodeId(' 421E1F0A-1234-5678-9ABC-DEF012345678 ')).toBe('421e1f0a-1234-5678-9abc-def012345678');
+    expect(codeOf(() => normalizeNodeId('k8s-node-1'))).toBe(GrpcCode.INVALID_ARGUMENT);
+  });
+});
