@@ -107,6 +107,7 @@ test('two replicas: one leader initializes nodes; failover when it stops; creden
     expect(a!.spec!.providerID).toBe(`vsphere://${vmA!.biosUuid}`);
     expect(a!.metadata!.labels!['topology.kubernetes.io/region']).toBe('region-1');
 
+    await waitFor(() => initializedBy(first, 'mode-a') || initializedBy(second, 'mode-a'), 'the initialization to be logged');
     const leader = initializedBy(first, 'mode-a') ? first : second;
     const follower = leader === first ? second : first;
     expect(initializedBy(follower, 'mode-a')).toBe(false); // only the lease holder acts
