@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { AboutInfo, MoRef, XmlObject } from './api.js';
-import { isFault, VsphereFault, VsphereTimeoutError } from './faults.js';
+import { isFault, VsphereConnectionError, VsphereFault, VsphereTimeoutError } from './faults.js';
 import { childText, one, toMoRef } from './soap/decode.js';
 import { moref, type SoapNamespace, type SoapValue } from './soap/envelope.js';
 import type { RequestOptions, Transport } from './transport.js';
@@ -74,7 +74,7 @@ export class VimSession {
 
   /** The current session, logging in first when there is none. */
   async ensure(options: RequestOptions = {}): Promise<SessionState> {
-    if (this.closed) throw new VsphereFault('NotAuthenticated', `client for vCenter ${this.transport.host} is closed`);
+    if (this.closed) throw new VsphereConnectionError(`the client for vCenter ${this.transport.host} is closed`);
     if (this.state) return this.state;
     if (!this.loginInFlight) {
       const failure = this.loginFailure;

@@ -5,7 +5,7 @@
  * vAPI error type in PascalCase ("AlreadyExists", "NotFound", ...).
  */
 import type { Logger } from 'pino';
-import { VsphereFault } from './faults.js';
+import { VsphereConnectionError, VsphereFault } from './faults.js';
 import { waitFor } from './session.js';
 import type { RequestOptions, Transport } from './transport.js';
 
@@ -64,7 +64,7 @@ export class VapiSession {
   }
 
   private ensure(options: RequestOptions): Promise<string> {
-    if (this.closed) return Promise.reject(new VsphereFault('NotAuthenticated', `client for vCenter ${this.transport.host} is closed`));
+    if (this.closed) return Promise.reject(new VsphereConnectionError(`the client for vCenter ${this.transport.host} is closed`));
     if (this.sessionId) return Promise.resolve(this.sessionId);
     if (!this.loginInFlight) {
       if (this.failure && Date.now() < this.failure.retryAt) return Promise.reject(this.failure.error);
