@@ -82,7 +82,7 @@ function buildCpiConfig(raw: RawCpi, diag: Diagnostics, defaultSecretsDirectory?
     datacenters: parseList(g.get('datacenters')?.value ?? ''),
     secretName: nonEmpty(g.get('secret-name')),
     secretNamespace: nonEmpty(g.get('secret-namespace')),
-    secretsDirectory: nonEmpty(g.get('secrets-directory')) ?? defaultSecretsDirectory,
+    secretsDirectory: nonEmpty(g.get('secrets-directory')) ?? (defaultSecretsDirectory || undefined),
     clusterId: nonEmpty(g.get('cluster-id')),
   };
   checkSecretPair(diag, g, global.secretName, global.secretNamespace);

@@ -68,7 +68,9 @@ function buildCsiConfig(raw: RawCsi, diag: Diagnostics): CsiConfig {
   // [Global] vcenterip/server (or VSPHERE_VCENTER): one vCenter that takes all Global values.
   const single = g.get('vcenterip') ?? g.get('server');
   if (single && single.value.trim() !== '' && !raw.vcenters.has(single.value.trim())) {
-    raw.vcenters.set(single.value.trim(), { label: single.where, values: new Map() });
+    // Named after where the host came from: [Global], or the VSPHERE_VCENTER variable.
+    const label = single.where.startsWith('environment') ? single.where : '[Global]';
+    raw.vcenters.set(single.value.trim(), { label, values: new Map() });
   }
   if (raw.vcenters.size === 0) {
     throw diag.error(
@@ -105,7 +107,7 @@ function buildCsiConfig(raw: RawCsi, diag: Diagnostics): CsiConfig {
 }
 
 function missing(where: string, key: string, envName: string): string {
-  return `${where} ${key}: missing: set ${key} in this section or in [Global] (or ${envName})`;
+  return `${where} ${key}: missing: set ${key} for this vCenter or in [Global] (or ${envName})`;
 }
 
 function buildVCenter(host: string, label: string, v: Settings, g: Settings, diag: Diagnostics): VCenterConfig {

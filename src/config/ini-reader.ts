@@ -81,7 +81,7 @@ interface SectionInfo {
   subsection?: string;
   label: string;
   line: number;
-  keys: Map<string, { written: string; line: number }>;
+  keys: Map<string, { where: string; line: number }>;
 }
 
 function unescapeSubsection(s: string): string {
@@ -124,9 +124,13 @@ export function readIni(text: string, source: string): IniSection[] {
       throw new ConfigError(source, `line ${lineNo}`, `key '${keyWritten}' is outside any section: put it under a [Global] header`);
     }
     let value: string;
+    // A line without '=' may be a password pasted on its own line: such a
+    // "key" is named by its line number only, never by its text.
+    let where = `${current.label} ${keyWritten}`;
     if (m[2] === undefined) {
       // gcfg: a key without '=' is a boolean set to true.
       value = 'true';
+      where = `${current.label} line ${lineNo} (no '=')`;
     } else {
       let part = decodeValuePart(m[2].trim(), false);
       value = part.value;
@@ -140,7 +144,7 @@ export function readIni(text: string, source: string): IniSection[] {
       }
     }
     const key = keyWritten.toLowerCase();
-    current.keys.set(key, { written: keyWritten, line: lineNo });
+    current.keys.set(key, { where, line: lineNo });
     canonical.push(`${key} = ${JSON.stringify(value)}`);
   }
 
@@ -151,7 +155,7 @@ export function readIni(text: string, source: string): IniSection[] {
     for (const [key, info] of s.keys) {
       const v = raw[key];
       // `ini` turns the strings true/false/null into JS values: turn them back.
-      values.set(key, { value: v === undefined ? '' : String(v), where: `${s.label} ${info.written}` });
+      values.set(key, { value: v === undefined ? '' : String(v), where: info.where });
     }
     return { name: s.name, subsection: s.subsection, label: s.label, line: s.line, values };
   });
