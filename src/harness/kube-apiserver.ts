@@ -39,11 +39,15 @@ export interface KubeApiRequest {
   watch: boolean;
 }
 
-/** What a fault hook sees; return an HTTP status to fail the request with it, or undefined to serve it. */
+/**
+ * What a fault hook sees. Return an HTTP status to fail the request with it
+ * (a Status body with reason "InjectedFault"), 'hang' to never answer it
+ * (until the client gives up or the server stops), or undefined to serve it.
+ */
 export interface KubeApiFaultRequest extends KubeApiRequest {
   body: Json | undefined;
 }
-export type KubeApiFault = (request: KubeApiFaultRequest) => number | undefined;
+export type KubeApiFault = (request: KubeApiFaultRequest) => number | 'hang' | undefined;
 
 export interface KubeApiServer {
   /** `http://127.0.0.1:<port>` */
@@ -103,6 +107,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const store = new KubeStore(options.watchHistory ?? 10000);
   const served: KubeApiRequest[] = [];
   const watches = new Set<OpenWatch>();
+  const hung = new Set<ServerResponse>();
   let fault: KubeApiFault | undefined;
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -125,6 +130,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       throw new StoreError(401, 'Unauthorized', 'Unauthorized');
     }
     const injected = fault?.({ ...record, body });
+    if (injected === 'hang') {
+      hung.add(res);
+      res.on('close', () => hung.delete(res));
+      return;
+    }
     if (injected !== undefined) throw new StoreError(injected, 'InjectedFault', `injected fault ${injected} for ${method} ${url.pathname}`);
     if (url.pathname === '/version') {
       send(res, { code: 200, body: { major: '1', minor: '31', gitVersion: 'v1.31.0-kube-apiserver-test' } });
@@ -266,6 +276,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     resourceVersion: () => store.resourceVersion,
     stop: async () => {
       for (const handle of [...watches]) handle.destroy();
+      for (const res of [...hung]) res.destroy();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -204,6 +204,33 @@ describe('watch', () => {
   });
 });
 
+describe('watch options', () => {
+  test('timeoutSeconds ends the stream cleanly; a BOOKMARK carries the current resourceVersion; leaving a label selection is DELETED', async () => {
+    const watch = new Watch(server.kubeConfig());
+    const seen: string[] = [];
+    let ended: (err: unknown) => void = () => {};
+    const done = new Promise<unknown>((resolve) => (ended = resolve));
+    const controller = await watch.watch(
+      '/api/v1/nodes',
+      { allowWatchBookmarks: true, labelSelector: 'watched=yes', resourceVersion: String(server.resourceVersion()), timeoutSeconds: 1 },
+      (type: string, object: V1Node) => seen.push(`${type} ${object.metadata?.name ?? ''} ${object.metadata?.resourceVersion ?? ''}`),
+      (err: unknown) => ended(err),
+    );
+    server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'ignored' } });
+    server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'in', labels: { watched: 'yes' } } });
+    // Leaving the selection is a DELETED for this watch.
+    server.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'in', labels: { watched: 'no' } } });
+    server.bookmark();
+    expect(await done).toBeNull();
+    controller.abort();
+    const rv = String(server.resourceVersion());
+    expect(seen.map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual(['ADDED in', 'DELETED in', 'BOOKMARK ']);
+    expect(seen[2]).toBe(`BOOKMARK  ${rv}`);
+    server.remove('v1', 'Node', undefined, 'ignored');
+    server.remove('v1', 'Node', undefined, 'in');
+  });
+});
+
 describe('events, secrets, leases', () => {
   test('events are created and listed per namespace and across namespaces', async () => {
     await core.createNamespacedEvent({

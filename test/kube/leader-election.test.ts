@@ -111,6 +111,21 @@ describe('leader election', () => {
     expect(lease?.spec?.leaseTransitions).toBe(transitionsBefore + 1);
   });
 
+  test('a leader whose API requests hang steps down at the renew deadline; leadership resumes when the API does', async () => {
+    const { a, b, maxConcurrent } = startPair('hang');
+    await waitFor(() => a.elector.isLeader() || b.elector.isLeader(), 'a leader');
+    const leader = a.elector.isLeader() ? a : b;
+    server.setFault((request) => (request.path.includes('/leases/hang') ? 'hang' : undefined));
+    await waitFor(() => !leader.elector.isLeader(), 'the leader to step down');
+    expect(leader.signals[0]?.aborted).toBe(true);
+    // Nobody could write: the lease still names the old leader, and nobody leads.
+    expect(leaseOf('hang')?.spec?.holderIdentity).toBe(leader.elector.identity);
+    expect(a.elector.isLeader() || b.elector.isLeader()).toBe(false);
+    server.setFault(undefined);
+    await waitFor(() => a.elector.isLeader() || b.elector.isLeader(), 'a new term');
+    expect(maxConcurrent()).toBe(1);
+  });
+
   test('stop() releases the lease so the other elector takes over without waiting for expiry', async () => {
     const { a, b, maxConcurrent } = startPair('release');
     await waitFor(() => a.elector.isLeader() || b.elector.isLeader(), 'a leader');
