@@ -84,8 +84,10 @@ export class KubeStore {
     return this.bucket(type).get(keyOf(namespace, name));
   }
 
+  /** Sorted by namespace/name, the etcd key order in which the real server lists. */
   list(type: ResourceType, namespace?: string): JsonObject[] {
-    const all = [...this.bucket(type).values()];
+    const entries = [...this.bucket(type).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const all = entries.map(([, object]) => object);
     if (namespace === undefined) return all;
     return all.filter((object) => metadataOf(object)['namespace'] === namespace);
   }
