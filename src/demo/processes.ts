@@ -1,0 +1,69 @@
+/**
+ * The three modes as real child processes of the compiled program
+ * (dist/main.js), each logging to its own file. Used by the demo and the
+ * benchmarks; stop() sends SIGTERM and waits, as a kubelet would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCsiClient } from '../csi/client.js';
+
+export const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
+
+export interface ModeProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** Resolves with the exit code (or signal name) once the process ended. */
+  exited: Promise<number | string>;
+  stop(): Promise<number | string>;
+}
+
+export function startMode(name: string, args: string[], env: Record<string, string>, logDir: string): ModeProcess {
+  const logFile = join(logDir, `${name}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [mainScript, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return {
+    name,
+    child,
+    logFile,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const result = await exited;
+        clearTimeout(timer);
+        return result;
+      }
+      return exited;
+    },
+  };
+}
+
+/** Polls Identity.Probe until ready (start-up is a one-off wait, not a task wait). */
+export async function waitReady(endpoint: string, proc: ModeProcess, timeoutMs = 30_000): Promise<number> {
+  const started = Date.now();
+  const client = createCsiClient(endpoint);
+  try {
+    for (;;) {
+      if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with ${proc.child.exitCode}; see ${proc.logFile}`);
+      try {
+        const res = await client.call<{ ready?: { value?: boolean } | null }>('Identity', 'Probe', {}, { timeoutMs: 2000 });
+        if (res.ready?.value !== false) return Date.now() - started;
+      } catch {
+        // socket not there yet
+      }
+      if (Date.now() - started > timeoutMs) throw new Error(`${proc.name} not ready after ${timeoutMs} ms; see ${proc.logFile}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Simulator set-up only (tests, demo, benchmarks): the two vim25 calls needed to shape the simulator's
+ * inventory that the client layer (rightly) does not offer: reading a host's
+ * HostDatastoreSystem and HostDatastoreSystem.CreateLocalDatastore, which
+ * gives one cluster's hosts a datastore of their own (a zone-local datastore).
+ */
+import { Agent, fetch } from 'undici';
+import type { Vcsim } from './vcsim.js';
+
+const agent = new Agent({ connect: { rejectUnauthorized: false } });
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+export class RawVim {
+  private cookie = '';
+
+  constructor(private readonly sim: Vcsim) {}
+
+  async call(body: string): Promise<string> {
+    const envelope = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
+    const res = await fetch(`https://${this.sim.host}/sdk`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: 'urn:vim25/7.0', ...(this.cookie ? { Cookie: this.cookie } : {}) },
+      body: envelope,
+    });
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) this.cookie = setCookie.split(';')[0]!;
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`SOAP ${res.status}: ${text.slice(0, 500)}`);
+    return text;
+  }
+
+  async login(): Promise<void> {
+    await this.call(
+      `<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>${esc(this.sim.username)}</userName><password>${esc(this.sim.password)}</password></Login>`,
+    );
+  }
+
+  async datastoreSystemOf(host: string): Promise<string> {
+    const text = await this.call(
+      `<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>HostSystem</type><pathSet>configManager.datastoreSystem</pathSet></propSet><objectSet><obj type="HostSystem">${esc(host)}</obj></objectSet></specSet><options></options></RetrievePropertiesEx>`,
+    );
+    const m = /<val[^>]*>([^<]+)<\/val>/.exec(text);
+    if (!m) throw new Error(`no datastore system for ${host}: ${text.slice(0, 300)}`);
+    return m[1]!;
+  }
+
+  /** Creates (or mounts) a local datastore named `name` backed by `dir` on each host; returns its moref value. */
+  async createLocalDatastore(hosts: string[], name: string, dir: string): Promise<string> {
+    let ref = '';
+    for (const host of hosts) {
+      const dss = await this.datastoreSystemOf(host);
+      const text = await this.call(
+        `<CreateLocalDatastore xmlns="urn:vim25"><_this type="HostDatastoreSystem">${esc(dss)}</_this><name>${esc(name)}</name><path>${esc(dir)}</path></CreateLocalDatastore>`,
+      );
+      const m = /<returnval[^>]*>([^<]+)<\/returnval>/.exec(text);
+      if (!m) throw new Error(`CreateLocalDatastore on ${host} failed: ${text.slice(0, 300)}`);
+      ref = m[1]!;
+    }
+    return ref;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A vCenter simulator shaped like a small zoned vSphere estate, for the
+ * demo and the benchmarks: one region tag on the datacenter, one zone tag on
+ * each cluster (categories created through the real vAPI REST endpoint), a
+ * datastore shared by every host plus one datastore local to each zone, and
+ * every VM with disk.EnableUUID=TRUE. Also reads the simulator's certificate
+ * fingerprint so the driver can pin it (TLS verified, not skipped).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import type { VmInfo, VsphereClient } from '../vsphere/api.js';
+import { createVsphereClient } from '../vsphere/client.js';
+import { RawVim } from './vcsim-raw.js';
+import { startVcsim, type Vcsim, type VcsimOptions } from './vcsim.js';
+
+export const ZONE_CATEGORY = 'k8s-zone';
+export const REGION_CATEGORY = 'k8s-region';
+
+export interface WorldZone {
+  name: string;
+  clusterName: string;
+  /** summary.url of the zone-local datastore. */
+  datastoreUrl: string;
+  hosts: string[];
+  vms: VmInfo[];
+}
+
+export interface World {
+  sim: Vcsim;
+  /** SHA-1 fingerprint of the simulator's certificate, colon-separated (the config's `thumbprint`). */
+  thumbprint: string;
+  /** A client for set-up and inspection (pinned to the thumbprint). */
+  client: VsphereClient;
+  region: string;
+  zones: WorldZone[];
+  sharedDatastoreUrl: string;
+  vms: VmInfo[];
+  stop(): Promise<void>;
+}
+
+/** The leaf certificate's SHA-1 fingerprint, as vCenter shows it. */
+export function fetchThumbprint(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, rejectUnauthorized: false }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint;
+      socket.end();
+      resolve(fingerprint);
+    });
+    socket.once('error', reject);
+  });
+}
+
+export async function startWorld(options: VcsimOptions & { zones?: number } = {}): Promise<World> {
+  const zoneCount = options.zones ?? 2;
+  const sim = await startVcsim({ clusters: zoneCount, hostsPerCluster: 2, vmsPerPool: 2, datastores: 1, standaloneHosts: 0, ...options });
+  const dirs: string[] = [];
+  let client: VsphereClient | undefined;
+  try {
+    const thumbprint = await fetchThumbprint(sim.hostname, sim.port);
+    client = createVsphereClient({ host: sim.hostname, port: sim.port, user: sim.username, password: sim.password, insecure: false, thumbprint });
+    const raw = new RawVim(sim);
+    await raw.login();
+
+    const regionCategory = await client.tags.createCategory(REGION_CATEGORY, { associableTypes: ['Datacenter'], cardinality: 'SINGLE' });
+    const zoneCategory = await client.tags.createCategory(ZONE_CATEGORY, { associableTypes: ['ClusterComputeResource'], cardinality: 'SINGLE' });
+    const region = 'region-1';
+    const regionTag = await client.tags.createTag(region, regionCategory);
+    for (const dc of await client.inventory.datacenters()) await client.tags.attachTag(regionTag, dc.ref);
+
+    const vms = (await client.inventory.vms()).sort((a, b) => a.name.localeCompare(b.name));
+    // disk.EnableUUID as an admin sets it; guest host name and IP the way VMware
+    // Tools would report them (the simulator's SET.guest.* extraConfig convention).
+    for (const [i, vm] of vms.entries()) {
+      await client.inventory.setExtraConfig(vm.ref, {
+        'disk.EnableUUID': 'TRUE',
+        'SET.guest.hostName': `k8s-node-${i}`,
+        'SET.guest.ipAddress': `10.20.0.${10 + i}`,
+      });
+    }
+    const guestVms = (await client.inventory.vms()).sort((a, b) => a.name.localeCompare(b.name));
+
+    const clusters = (await client.inventory.clusters()).sort((a, b) => a.name.localeCompare(b.name));
+    const zones: WorldZone[] = [];
+    for (const [i, cluster] of clusters.entries()) {
+      const name = `zone-${String.fromCharCode(97 + i)}`;
+      const tag = await client.tags.createTag(name, zoneCategory);
+      await client.tags.attachTag(tag, cluster.ref);
+      const dir = mkdtempSync(join(tmpdir(), `vcsim-ds-${name}-`));
+      dirs.push(dir);
+      const hosts = cluster.hosts.map((h) => h.value);
+      await raw.createLocalDatastore(hosts, `${name}-ds`, dir);
+      const zoneVms = guestVms.filter((vm) => vm.host && hosts.includes(vm.host.value));
+      zones.push({ name, clusterName: cluster.name, datastoreUrl: '', hosts, vms: zoneVms });
+    }
+    client.tags.invalidate();
+    const datastores = await client.inventory.datastores();
+    for (const zone of zones) zone.datastoreUrl = datastores.find((d) => d.name === `${zone.name}-ds`)?.url ?? '';
+    const shared = datastores.find((d) => d.name === 'LocalDS_0');
+
+    const setupClient = client;
+    return {
+      sim,
+      thumbprint,
+      client: setupClient,
+      region,
+      zones,
+      sharedDatastoreUrl: shared?.url ?? '',
+      vms: guestVms,
+      stop: async () => {
+        await setupClient.close().catch(() => undefined);
+        await sim.stop();
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await client?.close().catch(() => undefined);
+    await sim.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    throw err;
+  }
+}
