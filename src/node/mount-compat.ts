@@ -17,10 +17,18 @@ export interface FlagMismatch {
   wanted: boolean;
 }
 
-/** The first flag where the mount differs from the request, or undefined when compatible. */
-export function mountFlagMismatch(entry: MountEntry, requested: readonly string[], readonly: boolean): FlagMismatch | undefined {
+/**
+ * The first flag where the mount differs from the request, or undefined when
+ * compatible. `inheritedFrom` is the mount a bind was made from: a bind
+ * starts with its source's VFS flags (a noatime staging mount gives noatime
+ * targets), so those count as asked for.
+ */
+export function mountFlagMismatch(entry: MountEntry, requested: readonly string[], readonly: boolean, inheritedFrom?: MountEntry): FlagMismatch | undefined {
   const wanted = new Set(requested);
   if (readonly) wanted.add('ro');
+  for (const flag of inheritedFrom?.mountOptions ?? []) {
+    if ((VFS_FLAGS as readonly string[]).includes(flag)) wanted.add(flag);
+  }
   for (const flag of VFS_FLAGS) {
     const has = entry.mountOptions.includes(flag);
     if (has !== wanted.has(flag)) return { flag, wanted: wanted.has(flag) };

@@ -47,7 +47,7 @@ async function publishMount(os: NodeOs, request: PublishRequest, readonly: boole
     if (existing.majorMinor !== staged.majorMinor || existing.root !== staged.root) {
       throw alreadyExists(`target_path ${targetPath} already has something else mounted (${existing.source}), not volume ${volumeId}`);
     }
-    const mismatch = mountFlagMismatch(existing, request.capability.mountFlags, readonly);
+    const mismatch = mountFlagMismatch(existing, request.capability.mountFlags, readonly, staged);
     if (mismatch) throw alreadyExists(`volume ${volumeId} is already published at ${targetPath} with other options: ${describeMismatch(mismatch)}`);
     return;
   }

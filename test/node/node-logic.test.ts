@@ -101,6 +101,11 @@ describe('mount flag compatibility', () => {
     expect(describeMismatch(extra)).toContain('"noexec"');
     expect(mountFlagMismatch(entry(['rw']), [], true)).toEqual({ flag: 'ro', wanted: true });
   });
+  test('a bind inherits its source mount\'s VFS flags', () => {
+    const staging = entry(['rw', 'noatime']);
+    expect(mountFlagMismatch(entry(['rw', 'noatime']), [], false, staging)).toBeUndefined();
+    expect(mountFlagMismatch(entry(['ro', 'noatime']), [], false, staging)).toEqual({ flag: 'ro', wanted: false });
+  });
   test('filesystem flags are compared when the superblock reports them', () => {
     expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=ordered']), ['data=journal'], false)).toEqual({ flag: 'data', wanted: true });
     expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=journal']), ['data=journal'], false)).toBeUndefined();
