@@ -123,8 +123,9 @@ function readCpiYaml(text: string, diag: Diagnostics): RawCpi {
   let doc: unknown;
   try {
     // The failsafe schema keeps every scalar as the text written (`port: 0443`, `password: 0123`),
-    // as the reference's Go YAML decoder does for string fields; values are typed later.
-    doc = parseYaml(text, { schema: 'failsafe' });
+    // as the reference's Go YAML decoder does for string fields; values are typed later. Plain
+    // `~`/`null`/empty still mean "unset" and `<<` merge keys work, as in Go's YAML.
+    doc = parseYaml(text, { schema: 'failsafe', customTags: ['null'], merge: true });
   } catch (err) {
     // The library's message quotes the offending line, which may hold a password: keep only code and position.
     if (err instanceof YAMLParseError) {

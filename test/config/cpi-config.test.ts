@@ -56,6 +56,15 @@ describe('CPI config: YAML', () => {
     expect(cfg.labels.topologyCategories).toEqual(['k8s-region', 'k8s-zone']);
   });
 
+  test('YAML details: null means unset, quoted "null" is a value, merge keys, scalars as written', () => {
+    const cfg = parse(
+      'defaults: &defaults\n  port: 0443\n  user: a@vsphere.local\n' +
+        'vcenter:\n  vc1:\n    <<: *defaults\n    password: "null"\n    caFile: ~\n    thumbprint:\n',
+    );
+    expect(cfg.vcenter.vc1).toMatchObject({ port: 443, user: 'a@vsphere.local', password: 'null', caFile: undefined, thumbprint: undefined });
+    expect(cfg.warnings).toEqual([`${SRC}: defaults: unknown key, ignored (check the spelling)`]);
+  });
+
   test('a vCenter without server uses its name; unknown keys are warned by path', () => {
     const cfg = parse('global:\n  secretName: s\n  secretNamespace: ns\n  secretNmae: typo\nvcenter:\n  10.0.0.5:\n    datacenter: dc1\nextra: 1\n');
     expect(cfg.vcenter['10.0.0.5']?.server).toBe('10.0.0.5');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCsiConfig, parseCsiConfig } from '../../src/config/csi-config.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { createLogger } from '../../src/log.js';
 
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
 const SRC = '/etc/cloud/csi-vsphere.conf';
@@ -119,6 +120,14 @@ describe('csi-vsphere.conf: good files', () => {
   test('a line without "=" (perhaps a pasted password) is named by its line number, not its text', () => {
     const cfg = parse(`${VC}Hunter2-pasted\n`);
     expect(cfg.warnings).toEqual([`${SRC}: [VirtualCenter "vc1"] line 4 (no '='): unknown key, ignored (check the spelling)`]);
+  });
+
+  test('each warning is logged once, at warn level, and returned', () => {
+    const logged: Array<{ level: string; msg: string }> = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logged.push(JSON.parse(line)) } });
+    const cfg = parseCsiConfig(`[Global]\nfoo = 1\n${VC}[Global]\nfoo = 2\n[Extra]\n[Extra]\n`, SRC, { env: {}, logger });
+    expect(cfg.warnings).toHaveLength(2);
+    expect(logged.map((l) => [l.level, l.msg])).toEqual(cfg.warnings.map((w) => ['warn', w]));
   });
 
   test('legacy zone/region load with a deprecation warning', () => {
