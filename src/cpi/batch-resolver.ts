@@ -33,7 +33,8 @@ export class BatchResolver {
 
   constructor(
     private readonly clients: VsphereClient[],
-    private readonly wantTags: boolean,
+    /** Tag categories the labels need; empty: tags are never read. */
+    private readonly categories: readonly string[],
     cacheTtlMs: number,
     private readonly logger: Logger,
   ) {
@@ -69,11 +70,11 @@ export class BatchResolver {
       [...hostsByVc.entries()].map(async ([vcenter, hosts]) => {
         const source = this.sources.get(vcenter)!;
         try {
-          const topo = await source.forHosts(hosts, new Map(), this.wantTags, { signal });
+          const topo = await source.forHosts(hosts, this.categories, { signal });
           for (const r of resolved) {
             if (r.match?.vcenter !== vcenter || !r.match.vm.host) continue;
             r.chain = topo.chains.get(refKey(r.match.vm.host));
-            if (this.wantTags) r.facts = topo.facts;
+            if (this.categories.length) r.facts = topo.facts;
           }
         } catch (err) {
           const error = `could not read inventory ancestors or tags from vCenter ${vcenter}: ${messageOf(err)}`;
@@ -83,7 +84,7 @@ export class BatchResolver {
       }),
     );
     for (const r of resolved) {
-      if (this.wantTags && r.match && !r.match.vm.host && !r.topologyError) {
+      if (this.categories.length && r.match && !r.match.vm.host && !r.topologyError) {
         r.topologyError = `VM ${r.match.vm.name} reports no host (runtime.host), so its zone cannot be found`;
       }
     }

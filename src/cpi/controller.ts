@@ -83,8 +83,7 @@ export class CpiController {
     this.log = (options.logger ?? silentLogger).child({ component: 'cpi' });
     this.api = options.nodeApi ?? createNodeApi(options.kubeConfig);
     this.addressRules = compileAddressRules(options.nodes ?? {});
-    const wantTags = wantedCategories(options.labels).length > 0;
-    this.resolver = new BatchResolver(options.vcenters, wantTags, options.topologyCacheTtlMs ?? 300_000, this.log);
+    this.resolver = new BatchResolver(options.vcenters, wantedCategories(options.labels), options.topologyCacheTtlMs ?? 300_000, this.log);
     this.backoff = new RetryBackoff(
       { initialMs: options.retryInitialMs ?? 5_000, maxMs: options.retryMaxMs ?? 300_000 },
       (name) => this.enqueue(name),

@@ -24,6 +24,7 @@ export class TopologySource {
   private readonly chains = new Map<string, Cached<AncestorEntry[]>>();
   private readonly attached = new Map<string, Cached<string[]>>();
   private readonly tagInfo = new Map<string, { name: string; categoryId: string }>();
+  private lastCategoryRefresh = 0;
 
   constructor(
     private readonly client: VsphereClient,
@@ -42,7 +43,11 @@ export class TopologySource {
     this.tagInfo.clear();
   }
 
-  async forHosts(hosts: MoRef[], hostNames: ReadonlyMap<string, string>, wantTags: boolean, options?: CallOptions): Promise<HostTopologyFacts> {
+  /**
+   * @param categories the tag categories wanted (empty: tags are not read at all).
+   */
+  async forHosts(hosts: MoRef[], categories: readonly string[], options?: CallOptions): Promise<HostTopologyFacts> {
+    const wantTags = categories.length > 0;
     const unique = [...new Map(hosts.map((h) => [refKey(h), h])).values()];
     const missing = unique.filter((h) => !this.fresh(this.chains.get(refKey(h))));
     if (missing.length) {
@@ -50,14 +55,23 @@ export class TopologySource {
       const at = this.now();
       for (const host of missing) {
         const up = parents.get(refKey(host)) ?? [];
-        const self: AncestorEntry = { ref: host, name: hostNames.get(refKey(host)) };
+        const self: AncestorEntry = { ref: host };
         this.chains.set(refKey(host), { value: [self, ...up.map((o) => ({ ref: o.ref, name: o.name }))], at });
       }
     }
     const chains = new Map(unique.map((h) => [refKey(h), this.chains.get(refKey(h))!.value]));
     if (!wantTags) return { chains, facts: { categoryIds: new Map(), tags: new Map(), attached: new Map() } };
 
-    const categories = await this.client.tags.categories(options);
+    let known = await this.client.tags.categories(options);
+    // A category created after we cached the list (the operator fixing a "missing category" event)
+    // should not wait for the vsphere layer's cache TTL; refreshing at most every 30 s (or our own
+    // TTL, if shorter) keeps retries cheap.
+    const refreshEvery = Math.min(30_000, this.ttlMs);
+    if (categories.some((c) => !known.some((k) => k.name === c)) && this.now() - this.lastCategoryRefresh >= refreshEvery) {
+      this.lastCategoryRefresh = this.now();
+      this.client.tags.invalidate();
+      known = await this.client.tags.categories(options);
+    }
     const objects = new Map<string, MoRef>();
     for (const chain of chains.values()) for (const e of chain) objects.set(refKey(e.ref), e.ref);
     const stale = [...objects.entries()].filter(([k]) => !this.fresh(this.attached.get(k))).map(([, r]) => r);
@@ -74,7 +88,7 @@ export class TopologySource {
     for (const key of objects.keys()) attached.set(key, this.attached.get(key)?.value ?? []);
     return {
       chains,
-      facts: { categoryIds: new Map(categories.map((c) => [c.name, c.id])), tags: this.tagInfo, attached },
+      facts: { categoryIds: new Map(known.map((c) => [c.name, c.id])), tags: this.tagInfo, attached },
     };
   }
 }

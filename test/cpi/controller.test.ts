@@ -156,17 +156,22 @@ describe('node initialization', () => {
     expect(node!.status!.addresses).toContainEqual({ type: 'InternalIP', address: '10.20.0.16' });
   });
 
-  test('missing tag category: Event naming it, node stays tainted', async () => {
+  test('missing tag category: Event naming it, node stays tainted until the category and a tag exist', async () => {
     const vm = takeVm();
     await setGuest(env.admin, vm.ref, 'node-nocat', '10.20.0.17');
     kube = await startKubeApiServer();
     kube.put(pendingNode('node-nocat', vm.biosUuid));
-    await startController({ labels: { zone: 'no-such-category', topologyCategories: [] } });
+    await startController({ labels: { zone: 'late-category', topologyCategories: [] }, topologyCacheTtlMs: 200 });
     await waitFor(() => eventsFor(kube!, 'node-nocat').some((e) => e.reason === 'MissingTopologyTags'), 'MissingTopologyTags event');
     const ev = eventsFor(kube, 'node-nocat').find((e) => e.reason === 'MissingTopologyTags')!;
-    expect(ev.message).toContain("tag category 'no-such-category' (labels.zone) does not exist in vCenter");
+    expect(ev.message).toContain("tag category 'late-category' (labels.zone) does not exist in vCenter");
     expect(hasUninitTaint(getNode(kube, 'node-nocat'))).toBe(true);
     expect(getNode(kube, 'node-nocat')!.spec!.providerID).toBeUndefined();
+    // The operator creates the category and tags the datacenter: the retry picks it up without a restart.
+    const category = await env.admin.tags.createCategory('late-category');
+    await env.admin.tags.attachTag(await env.admin.tags.createTag('late-zone', category), env.datacenter);
+    const node = await waitForNode(kube, 'node-nocat', initialized);
+    expect(node!.metadata!.labels!['topology.kubernetes.io/zone']).toBe('late-zone');
   });
 
   test('no VM at all: VMNotFound Event with what was searched', async () => {
@@ -278,5 +283,28 @@ describe('node lifecycle and drift', () => {
     await waitForNode(kube, 'node-gone', (n) => n === undefined);
     expect(getNode(kube, 'node-keep')).toBeDefined();
     expect(eventsFor(kube, 'node-gone').some((e) => e.reason === 'DeletingNode')).toBe(true); // recorded before the delete
+  });
+
+  test('a zone re-tagged in vCenter is relabelled on resync once the cache TTL passes', async () => {
+    const host = env.hostsOfCluster[2]!;
+    const vm = takeVm((v) => v.host?.value === host.value);
+    await setGuest(env.admin, vm.ref, 'node-retag', '10.20.0.26');
+    kube = await startKubeApiServer();
+    kube.put(pendingNode('node-retag', vm.biosUuid));
+    const c = await startController({ topologyCacheTtlMs: 200 });
+    const before = await waitForNode(kube, 'node-retag', initialized);
+    expect(before!.metadata!.labels!['topology.kubernetes.io/zone']).toBe('zone-cluster');
+    const zoneCategory = (await env.admin.tags.categories()).find((x) => x.name === 'k8s-zone')!;
+    const tag = await env.admin.tags.createTag('zone-moved', zoneCategory.id);
+    await env.admin.tags.attachTag(tag, host);
+    try {
+      const after = await waitForNode(kube, 'node-retag', (n) => {
+        c.resync();
+        return n?.metadata?.labels?.['topology.kubernetes.io/zone'] === 'zone-moved';
+      });
+      expect(after!.metadata!.labels!['failure-domain.beta.kubernetes.io/zone']).toBe('zone-moved');
+    } finally {
+      await env.admin.tags.detachTag(tag, host);
+    }
   });
 });
