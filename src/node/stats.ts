@@ -22,7 +22,13 @@ export interface VolumeStats {
 }
 
 const healthy = (usage: VolumeUsage[]): VolumeStats => ({ usage, volume_condition: { abnormal: false, message: 'volume is healthy' } });
-const abnormal = (message: string): VolumeStats => ({ usage: [], volume_condition: { abnormal: true, message } });
+/**
+ * kubelet drops a stats answer whose usage list is empty ("usage is nil")
+ * and with it the condition, so an abnormal volume we cannot measure still
+ * reports one zeroed BYTES entry: the event then reaches the pod.
+ */
+const UNMEASURED: VolumeUsage[] = [{ available: '0', total: '0', used: '0', unit: 'BYTES' }];
+const abnormal = (message: string): VolumeStats => ({ usage: UNMEASURED, volume_condition: { abnormal: true, message } });
 
 export async function volumeStats(os: NodeOs, volumeId: string, volumePath: string): Promise<VolumeStats> {
   if (!(await lstat(volumePath).catch(() => undefined))) throw notFound(`volume_path ${volumePath} of volume ${volumeId} does not exist on this node`);
@@ -49,7 +55,7 @@ export async function volumeStats(os: NodeOs, volumeId: string, volumePath: stri
     if (condition.abnormal) return undefined;
     throw osFailure(`statfs ${volumePath}`, error);
   });
-  if (!u) return { usage: [], volume_condition: condition };
+  if (!u) return { usage: UNMEASURED, volume_condition: condition };
   return {
     usage: [
       { available: u.availableBytes.toString(), total: u.totalBytes.toString(), used: u.usedBytes.toString(), unit: 'BYTES' },

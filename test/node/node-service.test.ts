@@ -244,6 +244,8 @@ describeDevices('Node service over gRPC on loop devices', () => {
     const gone = await statsOf(target);
     expect(gone.volume_condition).toMatchObject({ abnormal: true });
     expect(gone.volume_condition.message).toContain('not mounted');
+    // kubelet ignores an answer without usage, condition included: one zeroed entry is sent.
+    expect(gone.usage).toEqual([{ available: '0', total: '0', used: '0', unit: 'BYTES' }]);
     expect((await statusOf(statsOf(lab.path('no', 'such', 'path')))).code).toBe(Code.NOT_FOUND);
 
     await client.call('NodeUnpublishVolume', { volume_id: vol('st'), target_path: target });
