@@ -10,7 +10,8 @@
  * garbage collection: objects are stored as sent.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
@@ -27,6 +28,8 @@ export interface KubeApiServerOptions {
   token?: string;
   /** How many changes are kept for watch resumption; older resourceVersions get 410 Expired. Default 10000. */
   watchHistory?: number;
+  /** PEM certificate and key: serve HTTPS (see kube-tls.ts); kubeConfig() then trusts exactly this certificate. */
+  tls?: { cert: string; key: string };
 }
 
 export interface KubeApiRequest {
@@ -50,9 +53,9 @@ export interface KubeApiFaultRequest extends KubeApiRequest {
 export type KubeApiFault = (request: KubeApiFaultRequest) => number | 'hang' | undefined;
 
 export interface KubeApiServer {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (https with the `tls` option) */
   readonly url: string;
-  /** A KubeConfig pointed at this server (skipTLSVerify, which client-node requires for http URLs). */
+  /** A KubeConfig pointed at this server (http: skipTLSVerify, which client-node requires for http URLs; https: the CA). */
   kubeConfig(): KubeConfig;
   /** Writes `<dir>/kubeconfig` for child processes (set KUBECONFIG to the returned path). */
   writeKubeconfig(dir: string): string;
@@ -186,7 +189,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     throw new StoreError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${url.pathname})`);
   };
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     route(req, res).catch((error: unknown) => {
       const code = error instanceof StoreError ? error.code : 500;
       const reason = error instanceof StoreError ? error.reason : 'InternalError';
@@ -197,19 +200,25 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       }
       send(res, { code, body: statusObject(code, reason, message) });
     });
-  });
+  };
+  const tls = options.tls;
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener) : createHttpServer(listener);
   // Many short requests from client-node (it makes a new agent, so a new connection, per request).
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const kubeConfig = (): KubeConfig => {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'kube-test', server: url, skipTLSVerify: true }],
+      clusters: [
+        tls
+          ? { name: 'kube-test', server: url, skipTLSVerify: false, caData: Buffer.from(tls.cert).toString('base64') }
+          : { name: 'kube-test', server: url, skipTLSVerify: true },
+      ],
       users: [{ name: 'kube-test', ...(options.token !== undefined ? { token: options.token } : {}) }],
       contexts: [{ name: 'kube-test', cluster: 'kube-test', user: 'kube-test' }],
       currentContext: 'kube-test',

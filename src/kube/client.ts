@@ -25,7 +25,12 @@ import {
  * is set; ~/.kube/config. Anything else is an error that says what to set,
  * rather than client-node's silent fallback to http://localhost:8080.
  */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+export interface LoadKubeConfigOptions {
+  /** Prefix of /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}; tests point it at a temp dir. */
+  serviceAccountRoot?: string;
+}
+
+export function loadKubeConfig(kubeconfigPath?: string, options: LoadKubeConfigOptions = {}): KubeConfig {
   const kc = new KubeConfig();
   const fromEnv = process.env['KUBECONFIG'];
   const home = process.env['HOME'];
@@ -34,7 +39,7 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   } else if (fromEnv) {
     kc.loadFromDefault();
   } else if (process.env['KUBERNETES_SERVICE_HOST']) {
-    kc.loadFromCluster();
+    kc.loadFromCluster(options.serviceAccountRoot);
   } else if (home && existsSync(join(home, '.kube', 'config'))) {
     kc.loadFromFile(join(home, '.kube', 'config'));
   } else {

@@ -1,10 +1,11 @@
 /** Kubeconfig loading, patch helpers and the Event recorder against the test API server. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type CoreV1Event, type V1Node } from '@kubernetes/client-node';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
+import { createTestCertificate } from '../../src/harness/kube-tls.js';
 import {
   createKubeClients,
   httpStatusOf,
@@ -62,6 +63,31 @@ describe('loadKubeConfig', () => {
       loadKubeConfig(),
     );
     expect(kc.getCurrentCluster()?.server).toBe('https://10.96.0.1:443');
+  });
+
+  test('in-cluster end to end: service account token and CA over HTTPS', async () => {
+    const certificate = await createTestCertificate(dir);
+    const tlsServer = await startKubeApiServer({ token: 'sa-token', tls: certificate });
+    try {
+      const accountDir = join(dir, 'sa', 'var/run/secrets/kubernetes.io/serviceaccount');
+      mkdirSync(accountDir, { recursive: true });
+      writeFileSync(join(accountDir, 'token'), 'sa-token');
+      writeFileSync(join(accountDir, 'ca.crt'), certificate.cert);
+      writeFileSync(join(accountDir, 'namespace'), 'kube-system');
+      const port = new URL(tlsServer.url).port;
+      const kc = withEnv({ KUBECONFIG: undefined, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port }, () =>
+        loadKubeConfig(undefined, { serviceAccountRoot: join(dir, 'sa') }),
+      );
+      expect(kc.getCurrentCluster()?.server).toBe(tlsServer.url);
+      expect(kc.getContextObject(kc.getCurrentContext())?.namespace).toBe('kube-system');
+      const nodes = await createKubeClients(kc).core.listNode();
+      expect(nodes.items).toEqual([]);
+      // The harness's own kubeconfig trusts exactly this certificate too.
+      await createKubeClients(tlsServer.kubeConfig()).core.listNode();
+      expect(tlsServer.requests().map((r) => r.path)).toEqual(['/api/v1/nodes', '/api/v1/nodes']);
+    } finally {
+      await tlsServer.stop();
+    }
   });
 
   test('with nothing configured the error says what to set', () => {
