@@ -16,6 +16,7 @@ import type { Settings } from './csi-sections.js';
 import { DEFAULT_VCENTER_PORT, MAX_TOPOLOGY_CATEGORIES } from './csi-schema.js';
 import type { ConfigLoadOptions } from './csi-config.js';
 import {
+  ifSet,
   isDomainQualifiedUser,
   parseBool,
   parseCidrList,
@@ -75,10 +76,10 @@ function buildCpiConfig(raw: RawCpi, diag: Diagnostics, defaultSecretsDirectory?
   const global: CpiGlobalConfig = {
     user: nonEmpty(g.get('user')),
     password: g.get('password')?.value || undefined,
-    port: g.get('port') && nonEmpty(g.get('port')) ? parsePort(src, g.get('port') as Setting) : DEFAULT_VCENTER_PORT,
-    insecure: g.get('insecure-flag') ? parseBool(src, g.get('insecure-flag') as Setting) : false,
+    port: ifSet(src, g.get('port'), parsePort) ?? DEFAULT_VCENTER_PORT,
+    insecure: ifSet(src, g.get('insecure-flag'), parseBool) ?? false,
     caFile: nonEmpty(g.get('ca-file')),
-    thumbprint: thumb && nonEmpty(thumb) ? parseThumbprint(src, thumb) : undefined,
+    thumbprint: ifSet(src, thumb, parseThumbprint),
     datacenters: parseList(g.get('datacenters')?.value ?? ''),
     secretName: nonEmpty(g.get('secret-name')),
     secretNamespace: nonEmpty(g.get('secret-namespace')),
@@ -110,7 +111,7 @@ function buildCpiConfig(raw: RawCpi, diag: Diagnostics, defaultSecretsDirectory?
     labels: buildLabels(diag, raw.labels),
     nodes: buildNodes(src, raw.nodes),
     ipFamily,
-    nodeDeletion: nodeDeletion ? parseBool(src, nodeDeletion) : true,
+    nodeDeletion: ifSet(src, nodeDeletion, parseBool) ?? true,
     warnings: diag.warnings,
   };
 }
@@ -138,9 +139,9 @@ function buildVCenter(
   const secretName = own('secret-name');
   const secretNamespace = own('secret-namespace');
   checkSecretPair(diag, v, secretName, secretNamespace);
-  const port = v.get('port') && own('port') ? parsePort(src, v.get('port') as Setting) : global.port;
+  const port = ifSet(src, v.get('port'), parsePort) ?? global.port;
   const thumb = v.get('thumbprint');
-  const insecureOwn = v.get('insecure-flag') ? parseBool(src, v.get('insecure-flag') as Setting) : false;
+  const insecureOwn = ifSet(src, v.get('insecure-flag'), parseBool) ?? false;
   const user = own('user') ?? global.user;
   const password = v.get('password')?.value || global.password;
 
@@ -154,7 +155,7 @@ function buildVCenter(
     // Reference semantics: insecure when either the vCenter or global says so.
     insecure: insecureOwn || global.insecure,
     caFile: own('ca-file') ?? global.caFile,
-    thumbprint: thumb && own('thumbprint') ? parseThumbprint(src, thumb) : global.thumbprint,
+    thumbprint: ifSet(src, thumb, parseThumbprint) ?? global.thumbprint,
     secretName: secretName ?? global.secretName,
     secretNamespace: secretNamespace ?? global.secretNamespace,
     ipFamily: families(diag, v.get('ip-family')) ?? globalFamilies,

@@ -19,7 +19,7 @@ import {
   MAX_TOPOLOGY_CATEGORIES,
   MAX_VCENTERS,
 } from './csi-schema.js';
-import { checkDomainQualifiedUser, parseBool, parseCount, parseList, parsePort, parseThumbprint } from './values.js';
+import { checkDomainQualifiedUser, ifSet, parseBool, parseCount, parseList, parsePort, parseThumbprint } from './values.js';
 import type {
   CsiConfig,
   CsiGlobalSettings,
@@ -123,22 +123,20 @@ function buildVCenter(host: string, label: string, v: Settings, g: Settings, dia
   const password = pick('password');
   if (!password || password.value === '') throw diag.error('', missing(label, 'password', 'VSPHERE_PASSWORD'));
 
-  const portSetting = pick('port');
-  const port = portSetting ? parsePort(src, portSetting) : DEFAULT_VCENTER_PORT;
+  const port = ifSet(src, pick('port'), parsePort) ?? DEFAULT_VCENTER_PORT;
 
   // Reference semantics: the vCenter is insecure when either it or [Global] says so.
   const own = v.get('insecure-flag');
-  const ownInsecure = own ? parseBool(src, own) : false;
+  const ownInsecure = ifSet(src, own, parseBool) ?? false;
   const globalFlag = g.get('insecure-flag');
-  const globalInsecure = globalFlag ? parseBool(src, globalFlag) : false;
-  if (own && !ownInsecure && globalInsecure) {
+  const globalInsecure = ifSet(src, globalFlag, parseBool) ?? false;
+  if (own && own.value.trim() !== '' && !ownInsecure && globalInsecure) {
     diag.warn(own.where, `false is overridden by ${globalFlag?.where} = true (as in the reference driver): TLS is not verified`);
   }
   const insecure = ownInsecure || globalInsecure;
 
   const caFile = pick('ca-file')?.value.trim() || undefined;
-  const thumbSetting = pick('thumbprint');
-  const thumbprint = thumbSetting && thumbSetting.value.trim() !== '' ? parseThumbprint(src, thumbSetting) : undefined;
+  const thumbprint = ifSet(src, pick('thumbprint'), parseThumbprint);
   if (insecure && (caFile || thumbprint)) {
     diag.warn(label, 'insecure-flag is true, so ca-file and thumbprint are ignored');
   }
@@ -174,7 +172,7 @@ function buildLabels(l: Settings, diag: Diagnostics): LabelsConfig {
 }
 
 function optionalCount(src: string, s: Setting | undefined): number | undefined {
-  return s && s.value.trim() !== '' ? parseCount(src, s) : undefined;
+  return ifSet(src, s, parseCount);
 }
 
 function buildGlobalSettings(g: Settings, src: string): CsiGlobalSettings {
@@ -208,7 +206,7 @@ function buildNetPermissions(sections: Map<string, Settings>, diag: Diagnostics)
     out[name] = {
       ips: v.get('ips')?.value.trim() || '*',
       permissions: value as NetPermission,
-      rootSquash: squash ? parseBool(diag.source, squash) : false,
+      rootSquash: ifSet(diag.source, squash, parseBool) ?? false,
     };
   }
   return out;

@@ -8,6 +8,11 @@ import { ConfigError, type Setting } from './errors.js';
 
 const MAX_QUOTED = 80;
 
+/** Apply a typed reader when the setting exists and is not blank; blank means "unset". */
+export function ifSet<T>(source: string, s: Setting | undefined, read: (source: string, s: Setting) => T): T | undefined {
+  return s && s.value.trim() !== '' ? read(source, s) : undefined;
+}
+
 /** The value as shown in messages: quoted, cut short so a pasted blob stays readable. */
 export function quote(value: string): string {
   return value.length > MAX_QUOTED ? `'${value.slice(0, MAX_QUOTED)}...'` : `'${value}'`;
