@@ -273,3 +273,32 @@ export interface Tag {
   categoryName?: string;
   description?: string;
 }
+
+/**
+ * A VirtualDisk device of a VM (`config.hardware.device`). This is how
+ * vCenter itself records which volume is attached where: CNS attaches a
+ * volume by adding such a device.
+ */
+export interface VmDisk {
+  /** Device key on the VM. */
+  key: number;
+  /** `vDiskId.id` (vSphere >= 6.7): the FCD id, which is the CNS volume id. Unset for plain VM disks. */
+  volumeId?: string;
+  /** `backing.uuid`, lowercase hex without dashes (the publish context's diskUUID form). */
+  diskUuid?: string;
+  /** `backing.fileName`, e.g. "[ds1] fcd/abc.vmdk". */
+  fileName?: string;
+  /** `capacityInBytes`, else `capacityInKB` × 1024. */
+  capacityBytes?: bigint;
+  controllerKey?: number;
+  unitNumber?: number;
+}
+
+/** One VM's identity and its disks (the all-VM disk read). */
+export interface VmDisks {
+  ref: MoRef;
+  name: string;
+  /** BIOS UUID (config.uuid), lowercase: the CSI node id. */
+  biosUuid?: string;
+  disks: VmDisk[];
+}

@@ -35,6 +35,8 @@ import type {
   StoragePolicy,
   TagCategory,
   Tag,
+  VmDisk,
+  VmDisks,
 } from './api-types.js';
 
 export type * from './api-types.js';
@@ -119,6 +121,14 @@ export interface Inventory {
   ancestors(ref: MoRef, options?: CallOptions): Promise<InventoryObject[]>;
   /** Parent chains of many objects in one request; keyed by refKey(). */
   ancestorsOfMany(refs: MoRef[], options?: CallOptions): Promise<Map<string, InventoryObject[]>>;
+  /**
+   * The VirtualDisk devices of many VMs (`config.hardware.device`, other
+   * device types ignored) in one RetrievePropertiesEx, keyed by refKey().
+   * VMs that no longer exist are left out of the map.
+   */
+  vmDisks(refs: MoRef[], options?: CallOptions): Promise<Map<string, VmDisk[]>>;
+  /** Name, BIOS UUID and disks of every VM under a container: one RetrievePropertiesEx over the cached VM ContainerView. */
+  allVmDisks(options?: VmScope): Promise<VmDisks[]>;
   /** ReconfigVM_Task with extraConfig entries (e.g. disk.EnableUUID, or the simulator's SET.guest.hostName). Waits for the task. */
   setExtraConfig(vm: MoRef, entries: Record<string, string>, options?: CallOptions): Promise<void>;
   powerOnVm(vm: MoRef, options?: CallOptions): Promise<void>;

@@ -12,6 +12,8 @@ import type {
   Inventory,
   InventoryObject,
   MoRef,
+  VmDisk,
+  VmDisks,
   VmInfo,
   VmScope,
 } from './api.js';
@@ -20,6 +22,7 @@ import { VsphereFault } from './faults.js';
 import { CLUSTER_PATHS, DATASTORE_PATHS, HOST_PATHS, VM_PATHS, decodeCluster, decodeDatastore, decodeHost, decodeVm } from './inventory-decode.js';
 import { filterSpec, objectSpec, propertySpec, selection, traversal, type PropertyReader } from './property-collector.js';
 import { one, text, toMoRef } from './soap/decode.js';
+import { DEVICE_PATH, VM_DISK_PATHS, decodeDisks, decodeVmDisks } from './vm-disks.js';
 import { anyString, moref, obj, poly, type SoapValue } from './soap/envelope.js';
 import type { VimSession } from './session.js';
 import type { SharedTaskWaiter } from './task-waiter.js';
@@ -68,6 +71,20 @@ export class VsphereInventory implements Inventory {
 
   async vms(options: VmScope = {}): Promise<VmInfo[]> {
     return (await this.reader.viewContents(await this.scope(options), 'VirtualMachine', VM_PATHS, options)).map(decodeVm);
+  }
+
+  async vmDisks(refs: MoRef[], options: CallOptions = {}): Promise<Map<string, VmDisk[]>> {
+    const out = new Map<string, VmDisk[]>();
+    for (const c of await this.reader.objects('VirtualMachine', refs, [DEVICE_PATH], options)) {
+      // A VM that exists but whose devices could not be read is left out, like a missing VM.
+      if (c.missing.has(DEVICE_PATH)) continue;
+      out.set(refKey(c.ref), decodeDisks(c.props.get(DEVICE_PATH)));
+    }
+    return out;
+  }
+
+  async allVmDisks(options: VmScope = {}): Promise<VmDisks[]> {
+    return (await this.reader.viewContents(await this.scope(options), 'VirtualMachine', VM_DISK_PATHS, options)).map(decodeVmDisks);
   }
 
   async hosts(options: VmScope = {}): Promise<HostInfo[]> {
