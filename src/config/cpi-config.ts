@@ -9,7 +9,7 @@
  * checks whether the default secrets directory exists).
  */
 import { access, readFile } from 'node:fs/promises';
-import { Diagnostics, type Setting } from './errors.js';
+import { ConfigError, Diagnostics, type Setting } from './errors.js';
 import { applyCpiEnv } from './cpi-env.js';
 import { readCpiSource, type RawCpi } from './cpi-source.js';
 import type { Settings } from './csi-sections.js';
@@ -51,7 +51,7 @@ export async function loadCpiConfig(path: string, opts: CpiConfigOptions = {}): 
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`${path}: cannot read the CPI config file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(path, '', `cannot read the CPI config file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   let defaultSecretsDirectory = opts.defaultSecretsDirectory;
   if (defaultSecretsDirectory === undefined) {

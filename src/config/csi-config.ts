@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import { Diagnostics, type Setting } from './errors.js';
+import { ConfigError, Diagnostics, type Setting } from './errors.js';
 import { readIni } from './ini-reader.js';
 import { applyCsiEnv, collectCsiSections, type RawCsi, type Settings } from './csi-sections.js';
 import {
@@ -54,7 +54,7 @@ export async function loadCsiConfig(path: string, opts: ConfigLoadOptions = {}):
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`${path}: cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new ConfigError(path, '', `cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     opts.logger?.info({ config: path }, `${path} does not exist: reading the vCenter settings from VSPHERE_* environment variables`);
   }

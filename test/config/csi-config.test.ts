@@ -180,6 +180,8 @@ describe('csi-vsphere.conf: environment overrides (reference names)', () => {
       const cfg = await loadCsiConfig(join(dir, 'absent.conf'), { env: { VSPHERE_VCENTER: 'v', VSPHERE_USER: 'u@d', VSPHERE_PASSWORD: 'p' } });
       expect(cfg.vcenters[0]?.host).toBe('v');
       await expect(loadCsiConfig(join(dir, 'absent.conf'), { env: {} })).rejects.toThrow(`${join(dir, 'absent.conf')}: no vCenter configured`);
+      // A path that exists but cannot be read is an error, not "environment only".
+      await expect(loadCsiConfig(dir, { env: {} })).rejects.toThrow(`${dir}: cannot read the config file: EISDIR`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
