@@ -6,8 +6,12 @@ export const DEFAULT_DMI_DIR = '/sys/class/dmi/id';
 /** The reference driver's default: a VM has 4 paravirtual SCSI controllers × 15 slots, minus the boot disk. */
 export const DEFAULT_MAX_VOLUMES_PER_NODE = 59;
 
-/** Accessible topology segments of this node, or undefined when it has none (no zones configured). */
-export type TopologySource = (signal: AbortSignal) => Promise<Record<string, string> | undefined>;
+/**
+ * Accessible topology segments of this node, or undefined when it has none
+ * (no zones configured). `deadline` (epoch ms) is the caller's: a wait must
+ * answer before it, so the caller gets our reason, not DEADLINE_EXCEEDED.
+ */
+export type TopologySource = (signal: AbortSignal, deadline?: number) => Promise<Record<string, string> | undefined>;
 
 export interface NodeInfo {
   node_id: string;
@@ -15,14 +19,20 @@ export interface NodeInfo {
   accessible_topology: { segments: Record<string, string> } | null;
 }
 
-export async function nodeInfo(dmiDir: string, maxVolumesPerNode: number, topology: TopologySource | undefined, signal: AbortSignal): Promise<NodeInfo> {
+export async function nodeInfo(
+  dmiDir: string,
+  maxVolumesPerNode: number,
+  topology: TopologySource | undefined,
+  signal: AbortSignal,
+  deadline?: number,
+): Promise<NodeInfo> {
   let nodeId: string;
   try {
     nodeId = await readBiosUuid(dmiDir);
   } catch (error) {
     throw internal((error as Error).message);
   }
-  const segments = topology ? await topology(signal) : undefined;
+  const segments = topology ? await topology(signal, deadline) : undefined;
   return {
     node_id: nodeId,
     max_volumes_per_node: String(maxVolumesPerNode),

@@ -50,7 +50,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
   return {
     async NodeGetInfo(_request: Request, ctx: CallContext) {
-      return nodeInfo(dmiDir, maxVolumes, options.topology, ctx.signal);
+      return nodeInfo(dmiDir, maxVolumes, options.topology, ctx.signal, ctx.deadline);
     },
 
     async NodeGetCapabilities() {

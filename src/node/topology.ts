@@ -17,6 +17,7 @@ export const CSI_TOPOLOGY_PREFIX = 'topology.csi.vmware.com/';
 export const ZONE_KEYS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'] as const;
 export const REGION_KEYS = ['topology.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/region'] as const;
 const WATCH_RETRY_MS = 1000;
+const DEADLINE_MARGIN_MS = 1000;
 
 export const UNINITIALIZED_TAINT = 'node.cloudprovider.kubernetes.io/uninitialized';
 
@@ -25,7 +26,7 @@ export interface KubeTopologyOptions {
   nodeName: string;
   /** `[Labels]` of csi-vsphere.conf when a config file was given. */
   labels?: LabelsConfig;
-  /** How long to wait for the CPI; default 120 s. */
+  /** How long to wait for the CPI; default 90 s (kubelet gives NodeGetInfo 2 minutes at plugin registration). */
   waitMs?: number;
   logger: Logger;
 }
@@ -74,7 +75,7 @@ function kubeFailure(nodeName: string, error: unknown): CsiError {
 
 export function createKubeTopology(options: KubeTopologyOptions): TopologySource {
   const { kubeConfig, nodeName, labels, logger } = options;
-  const waitMs = options.waitMs ?? 120_000;
+  const waitMs = options.waitMs ?? 90_000;
   const api = kubeConfig.makeApiClient(CoreV1Api);
 
   const readNode = async (): Promise<V1Node> => {
@@ -85,28 +86,31 @@ export function createKubeTopology(options: KubeTopologyOptions): TopologySource
     }
   };
 
-  return async (signal) => {
+  return async (signal, callerDeadline) => {
     let node = await readNode();
     let verdict = topologyFromNode(node, labels);
     if (verdict.ready) return verdict.segments;
     logger.info({ node: nodeName, waitingFor: verdict.missing }, 'node not initialized by the CPI yet: watching it');
-    const deadline = Date.now() + waitMs;
+    const started = Date.now();
+    // Answer a little before the caller's deadline so it gets the reason, not DEADLINE_EXCEEDED.
+    const deadline = Math.min(started + waitMs, (callerDeadline ?? Infinity) - DEADLINE_MARGIN_MS);
     while (!verdict.ready && Date.now() < deadline) {
       if (signal.aborted) throw new CsiError(GrpcCode.CANCELLED, 'NodeGetInfo was cancelled while waiting for the CPI');
-      const started = Date.now();
+      const watchStarted = Date.now();
       node = await watchUntilReady(kubeConfig, node, labels, deadline, signal).catch((error: unknown) => {
         throw kubeFailure(nodeName, error);
       });
       verdict = topologyFromNode(node, labels);
       if (verdict.ready || Date.now() >= deadline || signal.aborted) break;
       // The watch ended early (e.g. 410 Gone): re-read for a fresh resourceVersion, without spinning.
-      if (Date.now() - started < WATCH_RETRY_MS) await sleep(WATCH_RETRY_MS).catch(() => undefined);
+      if (Date.now() - watchStarted < WATCH_RETRY_MS) await sleep(WATCH_RETRY_MS).catch(() => undefined);
       node = await readNode();
       verdict = topologyFromNode(node, labels);
     }
     if (verdict.ready) return verdict.segments;
+    if (signal.aborted) throw new CsiError(GrpcCode.CANCELLED, 'NodeGetInfo was cancelled while waiting for the CPI');
     throw failedPrecondition(
-      `Node ${nodeName} is not initialized after ${Math.round(waitMs / 1000)} s: waiting for ${verdict.missing}. ` +
+      `Node ${nodeName} is not initialized after ${Math.round((Date.now() - started) / 1000)} s: waiting for ${verdict.missing}. ` +
         'Check that the vSphere cloud provider (CPI) runs and that the VM (or its host, cluster, datacenter) carries a tag in each configured category',
     );
   };

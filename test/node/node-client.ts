@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { csiClientConstructor } from '../../src/csi/proto.js';
 
-export type Call = <Res = Record<string, unknown>>(method: string, request: Record<string, unknown>) => Promise<Res>;
+export type Call = <Res = Record<string, unknown>>(method: string, request: Record<string, unknown>, timeoutMs?: number) => Promise<Res>;
 
 export interface NodeClient {
   call: Call;
@@ -12,11 +12,11 @@ export interface NodeClient {
 export function connectNodeClient(socketPath: string): NodeClient {
   const Ctor = csiClientConstructor('Node');
   const client = new Ctor(`unix:${socketPath}`, grpc.credentials.createInsecure());
-  const call: Call = (method, request) =>
+  const call: Call = (method, request, timeoutMs = 60_000) =>
     new Promise((resolve, reject) => {
       const fn = (client as unknown as Record<string, (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: unknown) => void) => void>)[method];
       if (!fn) throw new Error(`no such method ${method}`);
-      fn.call(client, request, { deadline: Date.now() + 60_000 }, (error, response) => (error ? reject(error) : resolve(response as never)));
+      fn.call(client, request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response as never)));
     });
   return { call, close: () => client.close() };
 }

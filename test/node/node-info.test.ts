@@ -133,6 +133,14 @@ describe('NodeGetInfo over gRPC', () => {
     expect(status.details).toContain('CPI');
   });
 
+  test('the wait ends before the caller\'s deadline, with the reason instead of DEADLINE_EXCEEDED', async () => {
+    kube.put(nodeObject('slow', {}, true));
+    const client = await serve('slow', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { waitMs: 60_000 });
+    const status = await statusOf(client.call('NodeGetInfo', {}, 2500));
+    expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(status.details).toContain(`taint ${UNINITIALIZED_TAINT}`);
+  });
+
   test('a Node missing from the API points at NODE_NAME', async () => {
     const client = await serve('ghost', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { waitMs: 500 });
     const status = await statusOf(client.call('NodeGetInfo', {}));
