@@ -28,6 +28,8 @@ export interface CpiControllerOptions {
   nodes?: AddressRules;
   /** Address families in priority order; default ['ipv4']. */
   ipFamilies?: IpFamily[];
+  /** Per-vCenter override of ipFamilies, keyed by the client's host (the config's per-vCenter ipFamily). */
+  ipFamiliesByVcenter?: Record<string, IpFamily[]>;
   /** Delete a Node whose VM no longer exists (default true, as upstream). */
   deleteNodesOfDeletedVms?: boolean;
   /** Full re-check of every node; default 5 min. */
@@ -211,7 +213,7 @@ export class CpiController {
       deleteNodesOfDeletedVms: this.options.deleteNodesOfDeletedVms ?? true,
       inventoryComplete: batch.inventoryComplete,
     };
-    const work = batch.nodes.map((r) => () => this.handle(r, planFor(r, ctxBase)));
+    const work = batch.nodes.map((r) => () => this.handle(r, planFor(r, ctxBase, this.options.ipFamiliesByVcenter)));
     await runLimited(work, this.options.writeConcurrency ?? 16);
     this.counters.lastBatch = { nodes: nodes.length, resolveMs: resolved - started, writeMs: Date.now() - resolved };
     this.log.debug(this.counters.lastBatch, 'batch done');
@@ -309,11 +311,16 @@ export class CpiController {
   }
 }
 
-function planFor(r: ResolvedNode, base: Omit<Parameters<typeof planNode>[2], 'chain' | 'facts'>): NodePlan {
+function planFor(
+  r: ResolvedNode,
+  base: Omit<Parameters<typeof planNode>[2], 'chain' | 'facts'>,
+  familiesByVcenter: Record<string, IpFamily[]> | undefined,
+): NodePlan {
   if (r.topologyError && r.match && needsInitialization(r.node)) {
     return { action: 'retry', problem: { reason: 'MissingTopologyTags', message: r.topologyError } };
   }
-  return planNode(r.node, r.match, { ...base, chain: r.chain, facts: r.facts });
+  const ipFamilies = (r.match && familiesByVcenter?.[r.match.vcenter]) || base.ipFamilies;
+  return planNode(r.node, r.match, { ...base, ipFamilies, chain: r.chain, facts: r.facts });
 }
 
 async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {

@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import type { VsphereClient } from '../vsphere/api.js';
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
 import { CpiController } from './controller.js';
+import { registerCpiMetrics } from './metrics.js';
 import { httpStatusOf, kubeErrorMessage, loadKubeConfig } from '../kube/client.js';
 import { startLeaderElection, type LeaderElector } from '../kube/leader-election.js';
 
@@ -66,6 +67,7 @@ export async function runCpiMode(opts: ModeOptions, logger: Logger): Promise<Mod
     labels: config.labels,
     nodes: config.nodes,
     ipFamilies: config.ipFamily,
+    ipFamiliesByVcenter: Object.fromEntries(Object.values(config.vcenter).map((vc) => [vc.server, vc.ipFamily])),
     deleteNodesOfDeletedVms: config.nodeDeletion,
     resyncIntervalMs: Number.isFinite(resyncSeconds) && resyncSeconds > 0 ? resyncSeconds * 1000 : undefined,
     logger: log,
@@ -97,6 +99,12 @@ export async function runCpiMode(opts: ModeOptions, logger: Logger): Promise<Mod
     log.warn('leader election disabled (CPI_LEADER_ELECT=false): run exactly one replica');
     await controller.start();
   }
+
+  registerCpiMetrics(opts.metricsRegistry, {
+    stats: () => controller.stats(),
+    isLeader: () => (elector ? elector.isLeader() : true),
+    clients,
+  });
 
   return {
     close: async () => {

@@ -37,6 +37,7 @@ afterAll(async () => {
 interface Replica {
   handle: ModeHandle;
   lines: string[];
+  registry: Registry;
 }
 
 async function startReplica(configPath: string, kubeconfig: string, lease = 'vsphere-cpi'): Promise<Replica> {
@@ -48,15 +49,16 @@ async function startReplica(configPath: string, kubeconfig: string, lease = 'vsp
     },
   });
   const logger = createLogger({ level: 'info', destination: sink });
+  const registry = new Registry();
   const handle = await runCpiMode(
     {
       mode: 'cpi', endpoint: '', configPath: '', cloudConfigPath: configPath, logLevel: 'info', output: 'text', kubeconfig,
       env: { POD_NAMESPACE: 'kube-system', CPI_LEASE_DURATION_SECONDS: '3', CPI_LEASE_NAME: lease },
-      metricsRegistry: new Registry(),
+      metricsRegistry: registry,
     },
     logger,
   );
-  return { handle, lines };
+  return { handle, lines, registry };
 }
 
 const initializedBy = (r: Replica, node: string): boolean =>
@@ -113,6 +115,11 @@ test('two replicas: one leader initializes nodes; failover when it stops; creden
     expect(initializedBy(follower, 'mode-a')).toBe(false); // only the lease holder acts
     const lease = kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'kube-system', 'vsphere-cpi');
     expect(lease?.spec?.holderIdentity).toBeTruthy();
+    const leaderMetrics = await leader.registry.metrics();
+    expect(leaderMetrics).toMatch(/^vsphere_cpi_nodes_initialized_total 1$/m);
+    expect(leaderMetrics).toMatch(/^vsphere_cpi_leader 1$/m);
+    expect(leaderMetrics).toMatch(/^vsphere_cpi_vcenter_requests_total\{vcenter="127\.0\.0\.1"\} \d+$/m);
+    expect(await follower.registry.metrics()).toMatch(/^vsphere_cpi_leader 0$/m);
 
     await env.sim.resetRequests();
     await leader.handle.close();
