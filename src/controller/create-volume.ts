@@ -17,6 +17,7 @@ import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
 import { accessibleSegments, chooseDatastore, type Placement, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
+import { abandonOnAbort } from './abandon.js';
 
 /** CNS limits volume names to 80 characters (the drop-in contract). */
 export const MAX_VOLUME_NAME = 80;
@@ -69,11 +70,15 @@ export class VolumeCreator {
     const preferred = toSegments(req.accessibility_requirements?.preferred);
     const requisite = toSegments(req.accessibility_requirements?.requisite);
     const fingerprint = JSON.stringify([String(sizeBytes), String(range?.limitBytes ?? 0n), params, preferred, requisite]);
-    const volume = await this.flights.run(
-      name,
-      fingerprint,
-      () => this.createOnce(name, sizeBytes, range?.limitBytes ?? 0n, params, preferred, requisite, call),
-      'CreateVolume',
+    const volume = await abandonOnAbort(
+      this.flights.run(
+        name,
+        fingerprint,
+        () => this.createOnce(name, sizeBytes, range?.limitBytes ?? 0n, params, preferred, requisite, call),
+        'CreateVolume',
+      ),
+      call.signal,
+      `CreateVolume "${name}"`,
     );
     return { volume };
   }

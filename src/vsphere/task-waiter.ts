@@ -47,6 +47,13 @@ export class SharedTaskWaiter implements TaskWaiter {
   private readonly stragglers = new Set<string>();
   private lastStragglerCheck = 0;
   private readonly infos = new Map<string, TaskInfo>();
+  /**
+   * Session generation the remembered infos belong to. Task ids are only
+   * unique within one vCenter lifetime: a restarted vCenter hands out
+   * task-1, task-2... again, so results remembered from an earlier session
+   * must never answer for a new task with the same id.
+   */
+  private infosGeneration: number | undefined;
   private readonly toCheck = new Set<string>();
   private checkScheduled = false;
   private loopRunning = false;
@@ -73,6 +80,11 @@ export class SharedTaskWaiter implements TaskWaiter {
 
   wait(task: MoRef, options: CallOptions = {}): Promise<TaskOutcome> {
     if (this.closed) return Promise.reject(new VsphereConnectionError('task waiter is closed'));
+    const generation = this.session.currentGeneration();
+    if (generation !== this.infosGeneration) {
+      this.infos.clear();
+      this.infosGeneration = generation;
+    }
     const known = this.infos.get(task.value);
     if (known && isDone(known)) return settleNow(task, known);
     return new Promise<TaskOutcome>((resolve, reject) => {

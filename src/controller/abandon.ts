@@ -1,0 +1,38 @@
+/**
+ * Lets one caller stop waiting for shared work without cancelling it. A
+ * CreateVolume shares its CNS name lookup and create with other callers
+ * (single flight, coalesced batches) that carry no per-caller signal; when
+ * vCenter hangs, the caller's RPC must still end at its own deadline (and
+ * leave the server's in-flight set), while the shared work runs on, bounded
+ * by the vCenter request timeout, for a retry to join.
+ */
+import { CsiError, GrpcCode } from '../csi/errors.js';
+
+export function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal, what));
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function abortError(signal: AbortSignal, what: string): CsiError {
+  const reason = signal.reason as { name?: unknown } | undefined;
+  if (reason?.name === 'TimeoutError') {
+    return new CsiError(GrpcCode.DEADLINE_EXCEEDED, `${what}: the deadline passed while vCenter was still working; a retry joins the same operation`);
+  }
+  return new CsiError(GrpcCode.CANCELLED, `${what}: the call was cancelled; the vCenter operation may still finish, a retry joins it`);
+}
