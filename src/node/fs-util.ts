@@ -4,16 +4,6 @@ import { basename, dirname, join } from 'node:path';
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if (code(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
 export async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o750 });
 }

@@ -11,10 +11,6 @@ import type { Runner } from './exec.js';
 export const SUPPORTED_FS_TYPES = ['ext4', 'ext3', 'xfs'] as const;
 export type SupportedFsType = (typeof SUPPORTED_FS_TYPES)[number];
 
-export function isSupportedFsType(value: string): value is SupportedFsType {
-  return (SUPPORTED_FS_TYPES as readonly string[]).includes(value);
-}
-
 const FORMAT_TIMEOUT_MS = 10 * 60_000;
 
 export function mkfsArgs(fsType: SupportedFsType, device: string): string[] {
