@@ -74,6 +74,8 @@ export interface KubeApiServer {
   setFault(fault: KubeApiFault | undefined): void;
   /** Close every open watch: 'end' finishes the response cleanly, 'destroy' drops the socket. */
   closeWatches(how?: 'end' | 'destroy'): number;
+  /** Requests currently held open by a 'hang' fault (they leave when the client aborts). */
+  hangingCount(): number;
   /** Number of watches currently open. */
   watchCount(): number;
   /** Forget the change history: resuming any older watch gets 410 Expired. */
@@ -278,6 +280,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       return open.length;
     },
     watchCount: () => watches.size,
+    hangingCount: () => hung.size,
     compactHistory: () => store.compact(),
     bookmark: () => {
       for (const handle of watches) handle.bookmark(store.resourceVersion);

@@ -13,8 +13,11 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
+  Observable,
   PatchStrategy,
   setHeaderOptions,
+  type ConfigurationOptions,
+  type ObservableMiddleware,
   type V1Node,
 } from '@kubernetes/client-node';
 
@@ -82,6 +85,26 @@ export function kubeErrorMessage(err: unknown): string {
   const code = httpStatusOf(err);
   if (code !== undefined) return `HTTP ${code}`;
   return err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+}
+
+/**
+ * Per-call options that abort the request after `ms`. client-node sets no
+ * timeout of its own: a request to an API server that stops answering
+ * hangs forever. Combine with other options through `base`
+ * (e.g. `withRequestTimeout(5000, mergePatchOptions)`).
+ */
+export function withRequestTimeout(
+  ms: number,
+  base?: ConfigurationOptions<ObservableMiddleware>,
+): ConfigurationOptions<ObservableMiddleware> {
+  const timeout: ObservableMiddleware = {
+    pre: (context) => {
+      context.setSignal(AbortSignal.timeout(ms));
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+  return { ...base, middleware: [...(base?.middleware ?? []), timeout], middlewareMergeStrategy: 'append' };
 }
 
 export const mergePatchOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

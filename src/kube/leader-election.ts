@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
-import { httpStatusOf } from './client.js';
+import { httpStatusOf, withRequestTimeout } from './client.js';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -129,7 +129,7 @@ class LeaseElector implements LeaderElector {
   private async run(): Promise<void> {
     const stop = this.stopping.signal;
     while (!stop.aborted) {
-      const acquired = await within(this.tryAcquireOrRenew(), this.renewDeadlineMs);
+      const acquired = await within(this.tryAcquireOrRenew(this.renewDeadlineMs), this.renewDeadlineMs);
       if (stop.aborted) break;
       if (!acquired) {
         await sleep(this.retryPeriodMs * (1 + Math.random() * 0.2), stop);
@@ -153,7 +153,7 @@ class LeaseElector implements LeaderElector {
       await sleep(this.retryPeriodMs, stop);
       if (stop.aborted) break;
       const left = lastRenew + this.renewDeadlineMs - Date.now();
-      const renewed = left > 0 && (await within(this.tryAcquireOrRenew(), left));
+      const renewed = left > 0 && (await within(this.tryAcquireOrRenew(left), left));
       if (renewed) {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew >= this.renewDeadlineMs || (this.holder !== '' && this.holder !== this.identity)) {
@@ -181,13 +181,16 @@ class LeaseElector implements LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** One read-then-write round; its requests are aborted when `timeoutMs` runs out, so none piles up while the API hangs. */
+  private async tryAcquireOrRenew(timeoutMs: number): Promise<boolean> {
     const { namespace, name } = this.options;
+    const deadline = Date.now() + timeoutMs;
+    const timeout = (): ReturnType<typeof withRequestTimeout> => withRequestTimeout(Math.max(1, deadline - Date.now()));
     const now = new V1MicroTime();
     const durationSeconds = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
     let current: V1Lease;
     try {
-      current = await this.api.readNamespacedLease({ namespace, name });
+      current = await this.api.readNamespacedLease({ namespace, name }, timeout());
     } catch (err) {
       if (httpStatusOf(err) !== 404) {
         this.log.debug({ err: String(err) }, 'reading the lease failed');
@@ -197,7 +200,7 @@ class LeaseElector implements LeaderElector {
         metadata: { name, namespace },
         spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
       };
-      return this.write(() => this.api.createNamespacedLease({ namespace, body }));
+      return this.write(() => this.api.createNamespacedLease({ namespace, body }, timeout()));
     }
     this.observe(current);
     const spec = current.spec ?? {};
@@ -216,7 +219,7 @@ class LeaseElector implements LeaderElector {
         leaseTransitions: (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
       },
     };
-    return this.write(() => this.api.replaceNamespacedLease({ namespace, name, body }));
+    return this.write(() => this.api.replaceNamespacedLease({ namespace, name, body }, timeout()));
   }
 
   /** A write that loses the optimistic-concurrency race (409) or fails otherwise is "not acquired". */
@@ -240,7 +243,8 @@ class LeaseElector implements LeaderElector {
       spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
     };
     const { namespace, name } = this.options;
-    const released = await this.write(() => this.api.replaceNamespacedLease({ namespace, name, body }));
+    const options = withRequestTimeout(this.renewDeadlineMs);
+    const released = await this.write(() => this.api.replaceNamespacedLease({ namespace, name, body }, options));
     if (released) this.log.info('released the lease');
     return released;
   }

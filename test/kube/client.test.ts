@@ -14,6 +14,8 @@ import {
   patchNodeMerge,
   patchNodeStatus,
   patchNodeStrategic,
+  withRequestTimeout,
+  mergePatchOptions,
 } from '../../src/kube/client.js';
 import { createEventRecorder } from '../../src/kube/events.js';
 
@@ -45,6 +47,14 @@ function withEnv<T>(vars: Record<string, string | undefined>, body: () => T): T 
     return body();
   } finally {
     apply(saved);
+  }
+}
+
+async function waitForZero(count: () => number): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (count() !== 0) {
+    if (Date.now() > until) throw new Error('gave up waiting for hung requests to close');
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -153,6 +163,26 @@ describe('node patch helpers', () => {
       'PATCH /api/v1/nodes/p1/status application/merge-patch+json',
       'PATCH /api/v1/nodes/p1 application/merge-patch+json',
     ]);
+  });
+
+  test('withRequestTimeout aborts a request the server never answers, and combines with patch options', async () => {
+    server.put<V1Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'slow' } });
+    server.resetRequests();
+    server.setFault((request) => (request.path === '/api/v1/nodes/slow' ? 'hang' : undefined));
+    try {
+      const read = await core.readNode({ name: 'slow' }, withRequestTimeout(200)).catch((e: unknown) => e);
+      expect((read as Error).name).toBe('AbortError');
+      const patched = await core
+        .patchNode({ name: 'slow', body: { metadata: { labels: { x: '1' } } } }, withRequestTimeout(200, mergePatchOptions))
+        .catch((e: unknown) => e);
+      expect((patched as Error).name).toBe('AbortError');
+      await waitForZero(() => server.hangingCount());
+    } finally {
+      server.setFault(undefined);
+    }
+    const patched = await core.patchNode({ name: 'slow', body: { metadata: { labels: { x: '1' } } } }, withRequestTimeout(5000, mergePatchOptions));
+    expect(patched.metadata?.labels).toEqual({ x: '1' });
+    expect(server.requests().filter((r) => r.method === 'PATCH').every((r) => r.contentType === 'application/merge-patch+json')).toBe(true);
   });
 
   test('kubeErrorMessage extracts the Status message of a 404', async () => {

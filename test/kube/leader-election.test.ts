@@ -121,9 +121,12 @@ describe('leader election', () => {
     // Nobody could write: the lease still names the old leader, and nobody leads.
     expect(leaseOf('hang')?.spec?.holderIdentity).toBe(leader.elector.identity);
     expect(a.elector.isLeader() || b.elector.isLeader()).toBe(false);
+    expect(server.hangingCount()).toBeGreaterThan(0);
     server.setFault(undefined);
     await waitFor(() => a.elector.isLeader() || b.elector.isLeader(), 'a new term');
     expect(maxConcurrent()).toBe(1);
+    // Every hung request was aborted by its per-request timeout (client-node has none of its own).
+    await waitFor(() => server.hangingCount() === 0, 'hung requests to be aborted');
   });
 
   test('stop() releases the lease so the other elector takes over without waiting for expiry', async () => {
