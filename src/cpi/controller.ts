@@ -83,7 +83,7 @@ export class CpiController {
 
   constructor(private readonly options: CpiControllerOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'cpi' });
-    this.api = options.nodeApi ?? createNodeApi(options.kubeConfig);
+    this.api = options.nodeApi ?? createNodeApi(options.kubeConfig, this.log);
     this.addressRules = compileAddressRules(options.nodes ?? {});
     this.resolver = new BatchResolver(options.vcenters, wantedCategories(options.labels), options.topologyCacheTtlMs ?? 300_000, this.log);
     this.backoff = new RetryBackoff(

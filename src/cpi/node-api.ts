@@ -4,8 +4,10 @@
  * client-node defaults to JSON-Patch), plus Node Events.
  * Kept behind an interface so the controller reads as policy, not plumbing.
  */
-import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { httpStatusOf, patchNodeMerge, patchNodeStatus } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import type { Logger } from '../log.js';
 
 export { httpStatusOf };
 
@@ -18,12 +20,14 @@ export interface NodeApi {
   /** JSON merge patch of the status subresource. */
   patchNodeStatus(name: string, body: object): Promise<V1Node>;
   deleteNode(name: string): Promise<void>;
-  /** A core/v1 Event about the node (in the "default" namespace, as kubelet and the cloud-node-controller do). */
+  /** A core/v1 Event about the node (in the "default" namespace, as kubelet and the cloud-node-controller do). Never throws. */
   recordEvent(node: V1Node, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
-export function createNodeApi(kubeConfig: KubeConfig): NodeApi {
+export function createNodeApi(kubeConfig: KubeConfig, log?: Logger): NodeApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  // Aggregates repeats into one Event with a count, like client-go; best effort (never throws).
+  const events = new EventRecorder({ core, component: EVENT_SOURCE, host: process.env['POD_NAME'] || undefined, log });
   return {
     readNode: (name) => core.readNode({ name }),
     patchNode: (name, body) => patchNodeMerge(core, name, body),
@@ -35,22 +39,6 @@ export function createNodeApi(kubeConfig: KubeConfig): NodeApi {
         if (httpStatusOf(err) !== 404) throw err; // already gone is what we wanted
       }
     },
-    recordEvent: async (node, type, reason, message) => {
-      const now = new Date();
-      const name = node.metadata?.name ?? 'unknown';
-      const event: CoreV1Event = {
-        metadata: { name: `${name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`, namespace: 'default' },
-        involvedObject: { apiVersion: 'v1', kind: 'Node', name, uid: node.metadata?.uid },
-        type,
-        reason,
-        message: message.slice(0, 1024),
-        source: { component: EVENT_SOURCE },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-        reportingComponent: EVENT_SOURCE,
-      };
-      await core.createNamespacedEvent({ namespace: 'default', body: event });
-    },
+    recordEvent: (node, type, reason, message) => events.recordNodeEvent(node, type, reason, message),
   };
 }
