@@ -52,7 +52,6 @@ export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<Mo
   const node = createNodeService({
     os: createNodeOs({ deviceDir }),
     nodeName,
-    deviceDir,
     ...(opts.dmiDir ? { dmiDir: opts.dmiDir } : {}),
     ...(opts.maxVolumesPerNode !== undefined ? { maxVolumesPerNode: opts.maxVolumesPerNode } : {}),
     ...(topology ? { topology } : {}),

@@ -7,8 +7,7 @@
 import type { CallContext, ServiceImpl } from '../csi/handler.js';
 import { InFlightLocks } from '../csi/locks.js';
 import { validateCapacityRange } from '../csi/validate.js';
-import { deviceLinkPath } from './os/devices.js';
-import { DEFAULT_DEVICE_DIR, type NodeOs } from './os/index.js';
+import type { NodeOs } from './os/index.js';
 import { expandVolume } from './expand.js';
 import { canonicalPath } from './fs-util.js';
 import { DEFAULT_DMI_DIR, DEFAULT_MAX_VOLUMES_PER_NODE, nodeCapabilities, nodeInfo, type TopologySource } from './info.js';
@@ -21,8 +20,6 @@ export interface NodeServiceOptions {
   os: NodeOs;
   /** This node's Kubernetes name (NODE_NAME), for messages and topology. */
   nodeName: string;
-  /** Where disk links live, for messages (the OS layer uses its own copy); default /dev/disk/by-id. */
-  deviceDir?: string;
   /** DMI folder with product_serial / product_uuid; default /sys/class/dmi/id. */
   dmiDir?: string;
   maxVolumesPerNode?: number;
@@ -36,11 +33,10 @@ type Request = Record<string, unknown>;
 
 export function createNodeService(options: NodeServiceOptions): ServiceImpl {
   const { os, nodeName } = options;
-  const deviceDir = options.deviceDir ?? DEFAULT_DEVICE_DIR;
   const dmiDir = options.dmiDir ?? DEFAULT_DMI_DIR;
   const maxVolumes = options.maxVolumesPerNode ?? DEFAULT_MAX_VOLUMES_PER_NODE;
   const locks = options.locks ?? new InFlightLocks('volume');
-  const missing = (diskUUID: string): Error => diskNotFound(diskUUID, deviceLinkPath(deviceDir, diskUUID), nodeName);
+  const missing = (diskUUID: string): Error => diskNotFound(diskUUID, os.deviceLink(diskUUID), nodeName);
 
   /** Run under the volume's in-flight lock (the server already logs the volume id). */
   const locked = <T>(request: Request, fn: (volumeId: string) => Promise<T>): Promise<T> => {

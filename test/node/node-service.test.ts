@@ -31,7 +31,7 @@ describeDevices('Node service over gRPC on loop devices', () => {
     lab = await LoopLab.create('svc');
     await writeFile(lab.path('dmi', 'product_serial'), 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6\n');
     const os = createNodeOs({ deviceDir: lab.byIdDir, deviceWaitMs: 300 });
-    const node = createNodeService({ os, nodeName: 'node-1', deviceDir: lab.byIdDir, dmiDir: lab.dmiDir });
+    const node = createNodeService({ os, nodeName: 'node-1', dmiDir: lab.dmiDir });
     server = await startCsiServer({ endpoint: `unix://${lab.path('csi.sock')}`, logger: silentLogger, services: { Identity: {}, Node: node } });
     client = connectNodeClient(server.socketPath);
   });

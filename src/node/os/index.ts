@@ -6,7 +6,7 @@
 import { readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createRunner, type CommandObserver, type Runner } from './exec.js';
-import { findDevice } from './devices.js';
+import { deviceLinkPath, findDevice } from './devices.js';
 import { formatDevice, type SupportedFsType } from './format.js';
 import { createMounter, type Mounter } from './mount.js';
 import { MOUNTINFO_PATH, readMountTable, type MountEntry } from './mountinfo.js';
@@ -15,6 +15,8 @@ import { deviceSizeBytes, growFilesystem, rescanDeviceSize } from './resize.js';
 import { filesystemUsage, type FsUsage } from './statfs.js';
 
 export interface NodeOs {
+  /** Where the disk's link is expected (<deviceDir>/wwn-0x<uuid>), for messages. */
+  deviceLink(diskUUID: string): string;
   /** The device node for a vSphere disk UUID, after a bounded rescan/wait; undefined when it never showed up. */
   findDevice(diskUUID: string, signal?: AbortSignal): Promise<string | undefined>;
   probe(device: string): Promise<DeviceContent>;
@@ -54,6 +56,7 @@ export function createNodeOs(options: NodeOsOptions = {}): NodeOs {
   const deviceDir = options.deviceDir ?? DEFAULT_DEVICE_DIR;
   const deviceWaitMs = options.deviceWaitMs ?? 10_000;
   return {
+    deviceLink: (diskUUID) => deviceLinkPath(deviceDir, diskUUID),
     findDevice: (diskUUID, signal) => findDevice(run, diskUUID, { deviceDir, waitMs: deviceWaitMs, sysDir, ...(signal ? { signal } : {}) }),
     probe: (device) => probeDevice(run, device),
     format: (device, fsType) => formatDevice(run, device, fsType),
