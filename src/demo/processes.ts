@@ -4,12 +4,13 @@
  * benchmarks; stop() sends SIGTERM and waits, as a kubelet would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createCsiClient } from '../csi/client.js';
+import { repoRoot } from '../harness/vcsim-build.js';
 
-export const mainScript = fileURLToPath(new URL('../main.js', import.meta.url));
+/** The compiled entry point (also when this module runs from src/ under ts-jest). */
+export const mainScript = join(repoRoot, 'dist', 'main.js');
 
 export interface ModeProcess {
   name: string;
@@ -47,13 +48,23 @@ export function startMode(name: string, args: string[], env: Record<string, stri
   };
 }
 
+function logTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-8).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}
+
 /** Polls Identity.Probe until ready (start-up is a one-off wait, not a task wait). */
 export async function waitReady(endpoint: string, proc: ModeProcess, timeoutMs = 30_000): Promise<number> {
   const started = Date.now();
   const client = createCsiClient(endpoint);
   try {
     for (;;) {
-      if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with ${proc.child.exitCode}; see ${proc.logFile}`);
+      if (proc.child.exitCode !== null) {
+        throw new Error(`${proc.name} exited with ${proc.child.exitCode}; last log lines:\n${logTail(proc.logFile)}`);
+      }
       try {
         const res = await client.call<{ ready?: { value?: boolean } | null }>('Identity', 'Probe', {}, { timeoutMs: 2000 });
         if (res.ready?.value !== false) return Date.now() - started;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { deployDir, envOf, flagValue, loadManifests, podSpec, type Container, type Manifest } from './manifests.js';
@@ -102,3 +102,38 @@ describe('deploy/ manifests', () => {
     }
   });
 });
+
+describe('deploy/ manifests agree with the program', () => {
+  const ours = manifests
+    .filter((m) => m.spec?.template?.spec)
+    .flatMap((m) => podSpec(m).containers.filter((c) => c.image.startsWith('vsphere-csi:')).map((c) => ({ m, c })));
+
+  test('our containers run a real mode with flags the CLI accepts', async () => {
+    const { parseCli } = await import('../../src/cli/args.js');
+    expect(ours.map(({ c }) => c.args?.[0]).sort()).toEqual(['controller', 'cpi', 'node']);
+    for (const { c } of ours) {
+      const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+      const parsed = parseCli(c.args ?? [], { ...env, NODE_NAME: 'n1' });
+      expect(parsed).not.toBe('help');
+      if (parsed !== 'help') expect(parsed.mode).toBe(c.args![0]);
+    }
+  });
+
+  test('every environment variable set on our containers is read by the program', () => {
+    const sources = readSources(path.resolve(process.cwd(), 'src'));
+    for (const { m, c } of ours) {
+      for (const e of c.env ?? []) {
+        const read = sources.some((text) => new RegExp(`['"\`.]${e.name}\\b`).test(text));
+        if (!read) throw new Error(`${m.file}: container ${c.name} sets ${e.name}, which nothing under src/ reads`);
+      }
+    }
+  });
+});
+
+function readSources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const full = path.join(dir, d.name);
+    if (d.isDirectory()) return ['demo', 'bench', 'harness', 'generated'].includes(d.name) ? [] : readSources(full);
+    return d.name.endsWith('.ts') ? [readFileSync(full, 'utf8')] : [];
+  });
+}
