@@ -53,8 +53,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     return 0;
   }
   if (opts.mode === 'preflight') {
-    io.stderr('vsphere-csi: preflight is not available in this build yet\n');
-    return 1;
+    const { runPreflightCli } = await import('../preflight/cli.js');
+    return runPreflightCli(opts, env, io.stdout);
   }
   const logger = createLogger({ level: opts.logLevel, base: { pid: process.pid, mode: opts.mode } });
   return serve(opts, env, logger);

@@ -59,10 +59,12 @@ function decodeNics(v: XmlValue | undefined): GuestNic[] {
 
 function extraConfigValue(v: XmlValue | undefined, key: string): string | undefined {
   const lower = key.toLowerCase();
+  // The last entry wins: vCenter keeps one per key, but the simulator appends on every ReconfigVM_Task.
+  let value: string | undefined;
   for (const option of all(v, 'OptionValue')) {
-    if (childText(option, 'key')?.toLowerCase() === lower) return childText(option, 'value');
+    if (childText(option, 'key')?.toLowerCase() === lower) value = childText(option, 'value');
   }
-  return undefined;
+  return value;
 }
 
 export function decodeVm(c: ObjectContent): VmInfo {

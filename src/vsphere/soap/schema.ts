@@ -24,6 +24,7 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   Logout: ['_this'],
   TerminateSession: ['_this', 'sessionId'],
   SessionIsActive: ['_this', 'sessionID', 'userName'],
+  HasPrivilegeOnEntities: ['_this', 'entity', 'sessionId', 'privId'],
   CurrentTime: ['_this'],
   RetrievePropertiesEx: ['_this', 'specSet', 'options'],
   ContinueRetrievePropertiesEx: ['_this', 'token'],

@@ -1,0 +1,260 @@
+/**
+ * Preflight against the vCenter simulator and the test Kubernetes API: a
+ * good setup passes, and each broken setup fails exactly the check that
+ * names its cause, with the fix. One world for the file; every mutation is
+ * undone in `finally` so the tests stay independent.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RawVim } from '../../src/harness/vcsim-raw.js';
+import { ZONE_CATEGORY } from '../../src/harness/world.js';
+import { kubeletNode } from '../../src/demo/node-objects.js';
+import { runPreflightCli } from '../../src/preflight/cli.js';
+import { runPreflight } from '../../src/preflight/run.js';
+import type { CheckResult, PreflightReport } from '../../src/preflight/types.js';
+import type { MoRef } from '../../src/vsphere/api.js';
+import { startPreflightFixture, type PreflightFixture } from './fixture.js';
+
+let fx: PreflightFixture;
+
+beforeAll(async () => {
+  fx = await startPreflightFixture();
+}, 90_000);
+
+afterAll(async () => {
+  await fx?.stop();
+});
+
+const statuses = (r: PreflightReport): Record<string, string> => Object.fromEntries(r.checks.map((c) => [c.name, c.status]));
+const check = (r: PreflightReport, name: string): CheckResult => {
+  const c = r.checks.find((x) => x.name === name);
+  if (!c) throw new Error(`no check ${name} in ${r.checks.map((x) => x.name).join(', ')}`);
+  return c;
+};
+const failed = (r: PreflightReport): string[] => r.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+
+async function preflight(configName: string, options: Parameters<PreflightFixture['writeConfig']>[1] = {}): Promise<PreflightReport> {
+  return runPreflight({ configPath: await fx.writeConfig(configName, options), kubeconfig: fx.kubeconfig, env: {}, callTimeoutMs: 10_000 });
+}
+
+/** A loopback port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+const GOOD = {
+  config: 'pass',
+  'kubernetes-nodes': 'pass',
+  'vcenter-reachable': 'pass',
+  'vcenter-tls': 'pass',
+  'vcenter-login': 'pass',
+  // The simulator grants every privilege, even a made-up one: not verifiable, so skipped (never a fake pass).
+  'vcenter-privileges': 'skip',
+  // CNS answers, but the simulator reports API 6.5.
+  cns: 'warn',
+  'disk-enable-uuid': 'pass',
+  'tag-categories': 'pass',
+  'node-topology-tags': 'pass',
+  'shared-datastores': 'pass',
+};
+
+describe('good setup', () => {
+  test('every check passes (or is honestly skipped/warned), all 4 Nodes matched in both byte orders and by providerID', async () => {
+    const report = await preflight('good.conf');
+    expect(statuses(report)).toEqual(GOOD);
+    expect(report.ok).toBe(true);
+    expect(check(report, 'kubernetes-nodes').finding).toContain('all 4 Nodes');
+    expect(check(report, 'shared-datastores').finding).toMatch(/k8s-zone=zone-a: .*zone-a-ds.*k8s-zone=zone-b: .*zone-b-ds/);
+    expect(check(report, 'vcenter-privileges').finding).toContain('nonexistent privilege');
+  }, 60_000);
+
+  test('the CLI entry prints JSON and exits 0', async () => {
+    let out = '';
+    const code = await runPreflightCli({ configPath: await fx.writeConfig('good-cli.conf'), kubeconfig: fx.kubeconfig, output: 'json' }, {}, (t) => (out += t));
+    expect(code).toBe(0);
+    const parsed = JSON.parse(out) as PreflightReport;
+    expect(parsed.ok).toBe(true);
+    expect(parsed.checks.map((c) => c.name)).toEqual(Object.keys(GOOD));
+  }, 60_000);
+
+  test('legacy [Labels] zone/region are checked like topology-categories', async () => {
+    const report = await preflight('legacy.conf', { labels: `zone = "${ZONE_CATEGORY}"\nregion = "k8s-region"` });
+    expect(failed(report)).toEqual([]);
+    expect(check(report, 'tag-categories').finding).toContain('"k8s-zone"');
+  }, 60_000);
+
+  test('without [Labels] the topology checks skip and one datastore must be shared by all node VMs', async () => {
+    const report = await preflight('no-labels.conf', { labels: null });
+    expect(check(report, 'tag-categories').status).toBe('skip');
+    expect(check(report, 'node-topology-tags').status).toBe('skip');
+    expect(check(report, 'shared-datastores')).toMatchObject({ status: 'pass', finding: 'all node VMs: LocalDS_0' });
+  }, 60_000);
+});
+
+describe('broken setups fail exactly the right check', () => {
+  test('bad config file', async () => {
+    const path = join(fx.dir, 'bad.conf');
+    await (await import('node:fs/promises')).writeFile(path, '[VirtualCenter "vc.example.com"]\nuser = "u@vsphere.local"\npassword = "p"\nport = "not-a-port"\n');
+    let out = '';
+    const code = await runPreflightCli({ configPath: path, kubeconfig: fx.kubeconfig, output: 'text' }, {}, (t) => (out += t));
+    expect(code).toBe(1);
+    const report = await runPreflight({ configPath: path, kubeconfig: fx.kubeconfig, env: {} });
+    expect(failed(report)).toEqual(['config']);
+    expect(check(report, 'config').finding).toMatch(/bad\.conf.*port/);
+    expect(report.checks.filter((c) => c.name !== 'config').every((c) => c.status === 'skip')).toBe(true);
+    expect(out).toMatch(/config\s+FAIL/);
+    expect(out).toContain('preflight FAILED: 1 check failed');
+  });
+
+  test('wrong password: vcenter-login fails with the Secret fix; the password is printed nowhere', async () => {
+    const password = 'Wrong-Secret-4711';
+    const report = await preflight('bad-password.conf', { vc: { password } });
+    expect(failed(report)).toEqual(['vcenter-login']);
+    const login = check(report, 'vcenter-login');
+    expect(login.finding).toContain('InvalidLogin');
+    expect(login.fix).toMatch(/password.*Secret|Secret.*password/);
+    expect(login.fix).toContain('domain-qualified');
+    expect(JSON.stringify(report)).not.toContain(password);
+    expect(JSON.stringify(report)).not.toContain(fx.world.sim.password);
+    expect(check(report, 'cns').status).toBe('skip');
+  }, 60_000);
+
+  test('wrong thumbprint: vcenter-tls fails (the server is reachable) and the fix names thumbprint, ca-file and insecure-flag', async () => {
+    const report = await preflight('bad-thumbprint.conf', { vc: { thumbprint: '00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33' } });
+    expect(failed(report)).toEqual(['vcenter-tls']);
+    expect(check(report, 'vcenter-reachable').status).toBe('pass');
+    const tls = check(report, 'vcenter-tls');
+    expect(tls.finding).toContain('thumbprint');
+    for (const key of ['thumbprint', 'ca-file', 'insecure-flag']) expect(tls.fix).toContain(key);
+    expect(check(report, 'vcenter-login').status).toBe('skip');
+  }, 60_000);
+
+  test('system CAs only (no thumbprint): the self-signed certificate fails vcenter-tls', async () => {
+    const report = await preflight('no-pin.conf', { vc: { thumbprint: '' } });
+    expect(failed(report)).toEqual(['vcenter-tls']);
+    expect(check(report, 'vcenter-tls').finding).toContain('system');
+  }, 60_000);
+
+  test('insecure-flag is a warning, not a pass', async () => {
+    const report = await preflight('insecure.conf', { vc: { thumbprint: '', 'insecure-flag': 'true' } });
+    expect(failed(report)).toEqual([]);
+    expect(check(report, 'vcenter-tls').status).toBe('warn');
+  }, 60_000);
+
+  test('unreachable port: vcenter-reachable fails as connection refused', async () => {
+    const report = await preflight('closed-port.conf', { vc: { port: String(await closedPort()) } });
+    expect(failed(report)).toEqual(['vcenter-reachable']);
+    const reach = check(report, 'vcenter-reachable');
+    expect(reach.finding).toContain('connection refused');
+    expect(reach.fix).toContain('port');
+    expect(check(report, 'vcenter-tls').status).toBe('skip');
+  }, 60_000);
+
+  test('unknown host name: vcenter-reachable fails as DNS', async () => {
+    const report = await preflight('dns.conf', { host: 'vcenter.invalid' });
+    expect(failed(report)).toEqual(['vcenter-reachable']);
+    expect(check(report, 'vcenter-reachable').finding).toContain('DNS');
+  }, 60_000);
+
+  test('a node VM with disk.EnableUUID=FALSE is named in the finding', async () => {
+    const vm = fx.world.zones[1]!.vms[0]!;
+    await fx.world.client.inventory.setExtraConfig(vm.ref, { 'disk.EnableUUID': 'FALSE' });
+    try {
+      const report = await preflight('disk-uuid.conf');
+      expect(failed(report)).toEqual(['disk-enable-uuid']);
+      const c = check(report, 'disk-enable-uuid');
+      expect(c.finding).toContain(`1 of 4 node VMs`);
+      expect(c.finding).toContain(vm.name);
+      expect(c.fix).toContain('disk.EnableUUID');
+    } finally {
+      await fx.world.client.inventory.setExtraConfig(vm.ref, { 'disk.EnableUUID': 'TRUE' });
+    }
+  }, 60_000);
+
+  test('a tag category in [Labels] that vCenter does not have', async () => {
+    const report = await preflight('missing-category.conf', { labels: 'topology-categories = "k8s-region,k8s-zone,k8s-rack"' });
+    expect(failed(report)).toEqual(['tag-categories']);
+    const c = check(report, 'tag-categories');
+    expect(c.finding).toContain('"k8s-rack"');
+    expect(c.finding).toContain('k8s-zone');
+    expect(check(report, 'node-topology-tags').status).toBe('pass');
+  }, 60_000);
+
+  test('a cluster without a zone tag: its node VMs are listed', async () => {
+    const zone = fx.world.zones[1]!;
+    const client = fx.world.client;
+    client.tags.invalidate();
+    const tag = (await client.tags.tags()).find((t) => t.name === zone.name)!;
+    const cluster = (await client.inventory.clusters()).find((c) => c.name === zone.clusterName)!;
+    await client.tags.detachTag(tag.id, cluster.ref);
+    try {
+      const report = await preflight('untagged.conf');
+      expect(failed(report)).toEqual(['node-topology-tags']);
+      const c = check(report, 'node-topology-tags');
+      expect(c.finding).toContain(`${zone.vms.length} of 4 node VMs`);
+      for (const vm of zone.vms) expect(c.finding).toContain(`${vm.name} (${ZONE_CATEGORY})`);
+      expect(c.fix).toContain('cluster');
+    } finally {
+      await client.tags.attachTag(tag.id, cluster.ref);
+    }
+  }, 60_000);
+
+  test('a Kubernetes Node with no VM in the configured datacenters', async () => {
+    fx.kube.put(kubeletNode('stray-node', '4211aaaa-bbbb-cccc-dddd-eeeeffff0000'));
+    try {
+      const report = await preflight('stray.conf');
+      expect(failed(report)).toEqual(['kubernetes-nodes']);
+      expect(check(report, 'kubernetes-nodes').finding).toContain('1 of 5 Nodes have no VM');
+      expect(check(report, 'kubernetes-nodes').finding).toContain('stray-node');
+    } finally {
+      fx.kube.remove('v1', 'Node', undefined, 'stray-node');
+    }
+  }, 60_000);
+
+  test('a zone whose node VMs run on a host with only a local datastore has no shared datastore', async () => {
+    // The simulator cannot unmount LocalDS_0 from a host, but AddHost_Task makes a host with no datastores:
+    // add one to zone b's cluster, give it a local datastore, and move one zone-b node VM onto it.
+    const client = fx.world.client;
+    const zone = fx.world.zones[1]!;
+    const vm = zone.vms[0]!;
+    const cluster = (await client.inventory.clusters()).find((c) => c.name === zone.clusterName)!;
+    const raw = new RawVim(fx.world.sim);
+    await raw.login();
+    const taskOf = (xml: string): MoRef => ({ type: 'Task', value: /<returnval[^>]*>([^<]+)<\/returnval>/.exec(xml)![1]! });
+    const added = await client.tasks.wait(
+      taskOf(await raw.call(`<AddHost_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">${cluster.ref.value}</_this><spec><hostName>lonely-host</hostName></spec><asConnected>true</asConnected></AddHost_Task>`)),
+    );
+    const lonely = (await client.inventory.hostsOfCluster(cluster.ref)).find((h) => h.name === 'lonely-host')!;
+    expect(lonely).toBeDefined();
+    expect(added.state).toBe('success');
+    const dsDir = await mkdtemp(join(tmpdir(), 'preflight-lonely-ds-'));
+    const relocate = async (host: MoRef): Promise<void> => {
+      await client.tasks.wait(
+        taskOf(await raw.call(`<RelocateVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">${vm.ref.value}</_this><spec><host type="HostSystem">${host.value}</host></spec></RelocateVM_Task>`)),
+      );
+    };
+    try {
+      await raw.createLocalDatastore([lonely.ref.value], 'lonely-local-ds', dsDir);
+      await relocate(lonely.ref);
+      const report = await preflight('no-shared-ds.conf');
+      expect(failed(report)).toEqual(['shared-datastores']);
+      const c = check(report, 'shared-datastores');
+      expect(c.finding).toContain(`k8s-zone=${zone.name}`);
+      expect(c.finding).toContain('lonely-host');
+      expect(c.finding).not.toContain('zone-a');
+      expect(c.fix).toContain('mount');
+    } finally {
+      await relocate(vm.host!);
+      await rm(dsDir, { recursive: true, force: true });
+    }
+    // Back to good: the VM's original host shares datastores with its zone again.
+    expect(failed(await preflight('after.conf'))).toEqual([]);
+  }, 60_000);
+});
