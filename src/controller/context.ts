@@ -11,6 +11,7 @@ import { Attachments } from './attachments.js';
 import { InventorySnapshots } from './inventory-snapshot.js';
 import { NodeVms } from './node-vms.js';
 import { PolicyCache } from './policies.js';
+import { VolumeDisks } from './volume-disks.js';
 
 export interface BatchingOptions {
   /** Coalesce concurrent CNS calls (default true). false: one CNS call per RPC, for comparisons. */
@@ -48,6 +49,8 @@ export class ControllerContext {
   readonly inventory: InventorySnapshots;
   readonly nodeVms: NodeVms;
   readonly policies: PolicyCache;
+  /** What the VMs' disk devices say is attached where (the truth after a restart). */
+  readonly volumeDisks: VolumeDisks;
 
   constructor(options: ControllerOptions) {
     this.client = options.client;
@@ -59,5 +62,6 @@ export class ControllerContext {
     this.inventory = new InventorySnapshots(options.client, options.labels, { ttlMs: options.inventoryTtlMs });
     this.nodeVms = new NodeVms(options.client);
     this.policies = new PolicyCache(options.client, { ttlMs: options.inventoryTtlMs });
+    this.volumeDisks = new VolumeDisks(options.client);
   }
 }

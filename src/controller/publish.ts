@@ -17,6 +17,7 @@ import { isFault } from '../vsphere/faults.js';
 import { capabilityProblem } from './capabilities.js';
 import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
+import { settleInUse } from './in-use.js';
 import { normalizeNodeId, type NodeVm } from './node-vms.js';
 
 interface AttachItem {
@@ -74,7 +75,7 @@ export class Publisher {
         // Attached to another node: nothing to undo on this one.
         return {};
       }
-      if (!nodeId) return {};
+      if (!nodeId) return this.unpublishEverywhere(volumeId, call);
       const vm = await this.ctx.nodeVms.find(nodeId, { signal: call.signal });
       if (!vm) {
         // The node VM is gone, and with it the attachment: volumes must not stay stuck on deleted nodes.
@@ -88,6 +89,19 @@ export class Publisher {
       call.log.info({ volumeId, nodeId }, 'volume detached');
       return {};
     });
+  }
+
+  /**
+   * No node_id and no memory of this volume (e.g. after a restart): CSI says
+   * unpublish it from every node, so detach it from each VM whose disks show it.
+   */
+  private async unpublishEverywhere(volumeId: string, call: CallContext): Promise<ControllerUnpublishVolumeResponse> {
+    const holders = (await this.ctx.volumeDisks.holders()).get(volumeId) ?? [];
+    for (const h of holders) {
+      await this.detachBatcher.submit(`${h.vm.type}:${h.vm.value}`, { volumeId, vm: h.vm });
+      call.log.info({ volumeId, vm: h.vmName }, 'volume detached (found on the VM by its disk)');
+    }
+    return {};
   }
 
   private async attachBatch(items: AttachItem[]): Promise<Outcome<CnsAttached>[]> {
@@ -112,29 +126,41 @@ export class Publisher {
       try {
         results = (await this.ctx.client.cns.attachVolumes(specs)) as Outcome<CnsAttached>[];
       } catch (err) {
-        if (specs.length === 1) throw mapAttachError(err, items[toAttach[0]!]!);
-        // A fault for the whole task (the simulator faults the batch on one in-use volume): attach one by one.
-        results = await Promise.all(
-          specs.map(async (spec): Promise<Outcome<CnsAttached>> => {
-            try {
-              return { ok: true, value: await this.ctx.client.cns.attachVolume(spec) };
-            } catch (error) {
-              return { ok: false, error };
-            }
-          }),
-        );
+        if (specs.length === 1) results = [{ ok: false, error: err }];
+        else {
+          // A fault for the whole task (the simulator faults the batch on one in-use volume): attach one by one.
+          results = await Promise.all(
+            specs.map(async (spec): Promise<Outcome<CnsAttached>> => {
+              try {
+                return { ok: true, value: await this.ctx.client.cns.attachVolume(spec) };
+              } catch (error) {
+                return { ok: false, error };
+              }
+            }),
+          );
+        }
       }
+      const inUse: number[] = [];
       toAttach.forEach((itemIndex, k) => {
         const item = items[itemIndex]!;
         const r = results[k];
         if (r && r.ok) {
           this.ctx.attachments.set({ volumeId: item.volumeId, nodeId: item.node.nodeId, vm: item.node.ref.value, diskUuid: r.value.diskUuid });
           outcomes[itemIndex] = r;
+        } else if (isFault(r?.error, 'ResourceInUse')) {
+          inUse.push(itemIndex);
         } else {
           if (isFault(r?.error, 'ManagedObjectNotFound')) this.ctx.nodeVms.forget(item.node.nodeId);
           outcomes[itemIndex] = { ok: false, error: mapAttachError(r?.error, item) };
         }
       });
+      if (inUse.length > 0) {
+        // Maybe attached to this very VM already (a repeat after a restart): the VMs' disks tell.
+        const settled = await settleInUse(this.ctx, inUse.map((i) => items[i]!));
+        inUse.forEach((itemIndex, k) => {
+          outcomes[itemIndex] = settled[k]!;
+        });
+      }
     }
     return outcomes as Outcome<CnsAttached>[];
   }
@@ -168,9 +194,6 @@ function attachedElsewhere(volumeId: string, nodeId: string): Error {
 }
 
 function mapAttachError(err: unknown, item: AttachItem): unknown {
-  if (isFault(err, 'ResourceInUse')) {
-    return failedPrecondition(`volume ${item.volumeId} is in use (attached to another VM than ${item.node.name}); detach it there first`);
-  }
   if (isFault(err, 'ManagedObjectNotFound')) {
     return notFound(`node_id ${item.node.nodeId}: VM ${item.node.name} disappeared during the attach`);
   }

@@ -24,6 +24,7 @@ import { accessTypeOf, capabilityProblem } from './capabilities.js';
 import { mibToBytes, resolveCapacity, bytesToMiB } from './capacity.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { pageAfter } from './paging.js';
+import { publishedNodes } from './published-nodes.js';
 import { parseVolumeParameters } from './parameters.js';
 import { candidatesFor, hostsInSegment, mostFreeSpace, describeSegment } from './placement.js';
 
@@ -94,9 +95,10 @@ export class VolumeOps {
   async getVolume(req: ControllerGetVolumeRequest__Output, call: CallContext): Promise<ControllerGetVolumeResponse> {
     const volumeId = requireVolumeId(req.volume_id);
     const volume = await this.lookup(volumeId, call);
+    const nodes = await publishedNodes(this.ctx, [volumeId]);
     return {
       volume: this.toCsiVolume(volume),
-      status: { published_node_ids: this.ctx.attachments.nodesOf(volumeId), volume_condition: condition(volume) },
+      status: { published_node_ids: nodes.get(volumeId) ?? [], volume_condition: condition(volume) },
     };
   }
 
@@ -108,10 +110,11 @@ export class VolumeOps {
       .filter((v) => !v.containerCluster || v.containerCluster.clusterId === this.ctx.clusterId)
       .sort((a, b) => (a.volumeId < b.volumeId ? -1 : a.volumeId > b.volumeId ? 1 : 0));
     const page = pageAfter(mine, (v) => v.volumeId, req.starting_token, maxEntries);
+    const nodes = await publishedNodes(this.ctx, page.items.map((v) => v.volumeId));
     return {
       entries: page.items.map((v) => ({
         volume: this.toCsiVolume(v),
-        status: { published_node_ids: this.ctx.attachments.nodesOf(v.volumeId), volume_condition: condition(v) },
+        status: { published_node_ids: nodes.get(v.volumeId) ?? [], volume_condition: condition(v) },
       })),
       next_token: page.nextToken,
     };
