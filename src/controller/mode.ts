@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
 import type { VsphereClient } from '../vsphere/api.js';
+import { registerVcenterMetrics } from '../vsphere/metrics.js';
 import type { BatchingOptions } from './context.js';
 import { createControllerService } from './service.js';
 
@@ -34,6 +35,7 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
     logger.warn({ used: vc.host, ignored: config.vcenters.slice(1).map((v) => v.host) }, 'several vCenters configured; the controller provisions on the first one only');
   }
   const client = createVsphereClient(clientOptionsFromConfig(vc, { logger: logger.child({ component: 'vsphere' }) }));
+  const vcenterMetrics = registerVcenterMetrics(client, opts.metricsRegistry);
   const controller = createControllerService({
     client,
     clusterId: config.clusterId,
@@ -47,7 +49,11 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
       Identity: createIdentityService({ mode: 'controller', probe: () => sessionIsLive(client, logger) }),
       Controller: controller.service,
     },
-    close: () => client.close(),
+    close: async () => {
+      // Logout still counts; then stop observing.
+      await client.close();
+      vcenterMetrics.detach();
+    },
   };
 }
 
