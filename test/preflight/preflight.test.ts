@@ -5,10 +5,12 @@
  * undone in `finally` so the tests stay independent.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { RawVim } from '../../src/harness/vcsim-raw.js';
 import { ZONE_CATEGORY } from '../../src/harness/world.js';
 import { kubeletNode } from '../../src/demo/node-objects.js';
@@ -16,6 +18,7 @@ import { runPreflightCli } from '../../src/preflight/cli.js';
 import { runPreflight } from '../../src/preflight/run.js';
 import type { CheckResult, PreflightReport } from '../../src/preflight/types.js';
 import type { MoRef } from '../../src/vsphere/api.js';
+import { buildCli, type BuiltCli } from './build-cli.js';
 import { startPreflightFixture, type PreflightFixture } from './fixture.js';
 
 let fx: PreflightFixture;
@@ -256,5 +259,57 @@ describe('broken setups fail exactly the right check', () => {
     }
     // Back to good: the VM's original host shares datastores with its zone again.
     expect(failed(await preflight('after.conf'))).toEqual([]);
+  }, 60_000);
+});
+
+describe('the compiled CLI as a process', () => {
+  const run = promisify(execFile);
+  let cli: BuiltCli | undefined;
+
+  beforeAll(async () => {
+    cli = await buildCli('preflight-cli');
+  }, 60_000);
+
+  afterAll(async () => {
+    await cli?.remove();
+  });
+
+  async function vsphereCsi(args: string[], home: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    // A clean environment: no KUBECONFIG, no VSPHERE_* overrides, HOME without ~/.kube.
+    const env = { PATH: process.env.PATH, HOME: home };
+    try {
+      const { stdout, stderr } = await run(process.execPath, [cli!.main, 'preflight', ...args], { env, timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  test('good setup: exit 0 and a JSON report', async () => {
+    const res = await vsphereCsi(['--config', await fx.writeConfig('proc-good.conf'), '--kubeconfig', fx.kubeconfig, '--output', 'json'], fx.dir);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout) as PreflightReport;
+    expect(report.ok).toBe(true);
+    expect(statuses(report)).toEqual(GOOD);
+    for (const c of report.checks) expect(Object.keys(c).sort()).toEqual(c.fix ? ['finding', 'fix', 'name', 'status'] : ['finding', 'name', 'status']);
+  }, 60_000);
+
+  test('without Kubernetes credentials it checks every VM of the datacenters and says so', async () => {
+    const res = await vsphereCsi(['--config', await fx.writeConfig('proc-nokube.conf'), '--output', 'json'], fx.dir);
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout) as PreflightReport;
+    expect(check(report, 'kubernetes-nodes').status).toBe('skip');
+    expect(check(report, 'disk-enable-uuid').finding).toContain('every VM in datacenter(s) DC0');
+  }, 60_000);
+
+  test('wrong password: exit 1, a text table, and the password appears in neither stdout nor stderr', async () => {
+    const password = 'Process-Secret-0815';
+    const res = await vsphereCsi(['--config', await fx.writeConfig('proc-badpw.conf', { vc: { password } }), '--kubeconfig', fx.kubeconfig], fx.dir);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/vcenter-login\s+FAIL\s+vCenter rejected user/);
+    expect(res.stdout).toContain('fix: set the user and password');
+    expect(`${res.stdout}${res.stderr}`).not.toContain(password);
   }, 60_000);
 });
