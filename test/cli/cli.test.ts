@@ -3,46 +3,29 @@
  * controller mode (config pointing at the vCenter simulator) and node mode
  * over the real socket, and SIGTERM removing the socket.
  *
- * The sources are compiled once per run into a private folder under .cache/
- * (same tsconfig.build.json as `npm run build`), so this suite never rewrites
- * dist/ while other suites run programs from it.
+ * It runs dist/main.js as built by `npm test`'s pretest step (the image
+ * layout: proto/ and package.json beside dist/).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceError } from '@grpc/grpc-js';
 import { createCsiClient } from '../../src/csi/client.js';
+import { builtMain } from '../support/built-main.js';
 import { GrpcCode } from '../../src/csi/errors.js';
 import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
 
 const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, '../..');
-let buildDir: string;
 let main: string;
 let work: string;
 let sim: Vcsim;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  buildDir = join(repo, '.cache', `cli-test-${process.pid}`);
-  await rm(buildDir, { recursive: true, force: true });
-  await mkdir(buildDir, { recursive: true });
-  // proto/ and package.json sit beside dist/ exactly as in the image.
-  await symlink(join(repo, 'proto'), join(buildDir, 'proto'));
-  await symlink(join(repo, 'package.json'), join(buildDir, 'package.json'));
-  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-  await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(buildDir, 'dist')], {
-    cwd: repo,
-    timeout: 170_000,
-  }).catch((err: { stdout?: string }) => {
-    // Type errors elsewhere still emit JavaScript; only a missing entry point is fatal here.
-    process.stderr.write(`tsc reported problems (continuing if main.js was emitted):\n${err.stdout ?? ''}\n`);
-  });
-  main = join(buildDir, 'dist', 'main.js');
-  await stat(main);
+  main = builtMain();
   work = await mkdtemp(join(tmpdir(), 'cli-test-'));
   sim = await startVcsim();
 }, 180_000);
@@ -51,7 +34,6 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await sim?.stop();
   if (work) await rm(work, { recursive: true, force: true });
-  if (buildDir) await rm(buildDir, { recursive: true, force: true });
 });
 
 const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME });
