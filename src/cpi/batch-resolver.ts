@@ -29,7 +29,8 @@ export interface ResolvedBatch {
 }
 
 export class BatchResolver {
-  private readonly sources = new Map<string, TopologySource>();
+  /** One per client, by position: two vCenters may share a host name (different ports). */
+  private readonly sources: TopologySource[];
 
   constructor(
     private readonly clients: VsphereClient[],
@@ -38,11 +39,11 @@ export class BatchResolver {
     cacheTtlMs: number,
     private readonly logger: Logger,
   ) {
-    for (const c of clients) this.sources.set(c.host, new TopologySource(c, cacheTtlMs));
+    this.sources = clients.map((c) => new TopologySource(c, cacheTtlMs));
   }
 
   invalidateTopology(): void {
-    for (const s of this.sources.values()) s.invalidate();
+    for (const s of this.sources) s.invalidate();
   }
 
   async resolve(nodes: V1Node[], signal?: AbortSignal): Promise<ResolvedBatch> {
@@ -51,35 +52,36 @@ export class BatchResolver {
     const located: LocatedVm[] = [];
     listings.forEach((r, i) => {
       const vcenter = this.clients[i]!.host;
-      if (r.status === 'fulfilled') for (const vm of r.value) located.push({ vcenter, vm });
+      if (r.status === 'fulfilled') for (const vm of r.value) located.push({ vcenter, vcenterIndex: i, vm });
       else failures.push({ vcenter, error: messageOf(r.reason) });
     });
     const index = new VmIndex(located);
     const resolved: ResolvedNode[] = nodes.map((node) => ({ node, match: index.match(node) }));
 
     // Group matched VMs' hosts per vCenter, then one topology lookup per vCenter.
-    const hostsByVc = new Map<string, MoRef[]>();
+    const hostsByVc = new Map<number, MoRef[]>();
     for (const r of resolved) {
       const host = r.match?.vm.host;
       if (!r.match || !host) continue;
-      const list = hostsByVc.get(r.match.vcenter) ?? [];
+      const list = hostsByVc.get(r.match.vcenterIndex) ?? [];
       list.push(host);
-      hostsByVc.set(r.match.vcenter, list);
+      hostsByVc.set(r.match.vcenterIndex, list);
     }
     await Promise.all(
-      [...hostsByVc.entries()].map(async ([vcenter, hosts]) => {
-        const source = this.sources.get(vcenter)!;
+      [...hostsByVc.entries()].map(async ([index, hosts]) => {
+        const source = this.sources[index]!;
+        const vcenter = this.clients[index]!.host;
         try {
           const topo = await source.forHosts(hosts, this.categories, { signal });
           for (const r of resolved) {
-            if (r.match?.vcenter !== vcenter || !r.match.vm.host) continue;
+            if (r.match?.vcenterIndex !== index || !r.match.vm.host) continue;
             r.chain = topo.chains.get(refKey(r.match.vm.host));
             if (this.categories.length) r.facts = topo.facts;
           }
         } catch (err) {
           const error = `could not read inventory ancestors or tags from vCenter ${vcenter}: ${messageOf(err)}`;
           this.logger.warn({ vcenter, err: messageOf(err) }, 'topology lookup failed');
-          for (const r of resolved) if (r.match?.vcenter === vcenter) r.topologyError = error;
+          for (const r of resolved) if (r.match?.vcenterIndex === index) r.topologyError = error;
         }
       }),
     );

@@ -9,8 +9,10 @@ import type { VmInfo } from '../vsphere/api.js';
 import { candidateUuids, normalizeUuid, uuidFromProviderId } from './uuid.js';
 
 export interface LocatedVm {
-  /** vCenter host the VM lives in. */
+  /** vCenter host the VM lives in (for messages and per-vCenter settings). */
   vcenter: string;
+  /** Position of that vCenter's client in the configured list: the identity used for follow-up calls. */
+  vcenterIndex: number;
   vm: VmInfo;
 }
 

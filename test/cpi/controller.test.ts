@@ -3,6 +3,7 @@
  * API server, driven through @kubernetes/client-node as in production.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { startVcsim } from '../../src/harness/vcsim.js';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import { CpiController, type CpiControllerOptions } from '../../src/cpi/controller.js';
 import { SHUTDOWN_TAINT } from '../../src/cpi/node-patch.js';
@@ -44,12 +45,13 @@ function takeVm(where: (vm: VmInfo) => boolean = () => true): VmInfo {
   return vm;
 }
 
-async function startController(over: Partial<CpiControllerOptions> = {}): Promise<CpiController> {
+/** A controller on a fresh client of the shared simulator, plus any further vCenters. */
+async function startController(over: Partial<CpiControllerOptions> = {}, moreVcenters: VsphereClient[] = []): Promise<CpiController> {
   kube ??= await startKubeApiServer();
   cpiClient = newClient(env.sim);
   controller = new CpiController({
     kubeConfig: kube.kubeConfig(),
-    vcenters: [cpiClient],
+    vcenters: [cpiClient, ...moreVcenters],
     labels: { zone: 'k8s-zone', region: 'k8s-region', topologyCategories: [] },
     batchWindowMs: 20,
     retryInitialMs: 100,
@@ -306,5 +308,49 @@ describe('node lifecycle and drift', () => {
     } finally {
       await env.admin.tags.detachTag(tag, host);
     }
+  });
+});
+
+describe('several vCenters', () => {
+  let second: Awaited<ReturnType<typeof startVcsim>> | undefined;
+  let secondAdmin: VsphereClient | undefined;
+  let secondCpi: VsphereClient | undefined;
+
+  beforeAll(async () => {
+    // Two datacenters: VMs of DC1 have BIOS UUIDs no VM of the first simulator has
+    // (the simulator derives UUIDs from VM paths, so DC0's VMs exist in both).
+    second = await startVcsim({ datacenters: 2, clusters: 1, hostsPerCluster: 1, standaloneHosts: 0, vmsPerPool: 1 });
+    secondAdmin = newClient(second);
+  }, 120000);
+
+  afterAll(async () => {
+    await secondCpi?.close().catch(() => undefined);
+    await secondAdmin?.close().catch(() => undefined);
+    await second?.stop();
+  });
+
+  test('nodes are found in whichever vCenter holds their VM; zones come from that vCenter', async () => {
+    const dcs = await secondAdmin!.inventory.datacenters();
+    const dc1 = dcs.find((d) => d.name === 'DC1')!;
+    const zone = await secondAdmin!.tags.createCategory('k8s-zone');
+    const region = await secondAdmin!.tags.createCategory('k8s-region');
+    await secondAdmin!.tags.attachTag(await secondAdmin!.tags.createTag('zone-second', zone), dc1.ref);
+    await secondAdmin!.tags.attachTag(await secondAdmin!.tags.createTag('region-second', region), dc1.ref);
+    const vm2 = (await secondAdmin!.inventory.vms()).find((v) => v.name.startsWith('DC1_') && v.biosUuid)!;
+    await setGuest(secondAdmin!, vm2.ref, 'node-vc2', '10.60.0.1');
+    const vm1 = takeVm((v) => v.host?.value === env.taggedHost.value);
+    await setGuest(env.admin, vm1.ref, 'node-vc1', '10.60.0.2');
+
+    kube = await startKubeApiServer();
+    kube.put(pendingNode('node-vc1', vm1.biosUuid));
+    kube.put(pendingNode('node-vc2', vm2.biosUuid));
+    secondCpi = newClient(second!);
+    await startController({}, [secondCpi]);
+    const n2 = await waitForNode(kube, 'node-vc2', initialized);
+    expect(n2!.spec!.providerID).toBe(`vsphere://${vm2.biosUuid}`);
+    expect(n2!.metadata!.labels).toMatchObject({ 'topology.kubernetes.io/zone': 'zone-second', 'topology.kubernetes.io/region': 'region-second' });
+
+    const n1 = await waitForNode(kube, 'node-vc1', initialized);
+    expect(n1!.metadata!.labels!['topology.kubernetes.io/zone']).toBe('zone-host');
   });
 });

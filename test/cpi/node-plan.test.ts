@@ -29,6 +29,7 @@ const initialized = (): V1Node => ({ metadata: { name: 'n1' }, spec: { providerI
 
 const match = (over: Partial<VmMatch['vm']> = {}): VmMatch => ({
   vcenter: 'vc1',
+  vcenterIndex: 0,
   by: 'uuid',
   vm: {
     ref: { type: 'VirtualMachine', value: 'vm-1' }, name: 'DC0_H0_VM0', biosUuid: '42000000-0000-0000-0000-000000000001',

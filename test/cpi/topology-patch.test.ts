@@ -107,9 +107,9 @@ const vm = (name: string, biosUuid: string, host?: string, ip?: string): VmInfo 
 
 describe('VM matching', () => {
   const index = new VmIndex([
-    { vcenter: 'vc', vm: vm('a', '422e4956-ad22-1139-6d72-59cc8f26bc90') },
-    { vcenter: 'vc', vm: vm('b', '11111111-2222-3333-4444-555555555555', 'web-1.corp.example') },
-    { vcenter: 'vc', vm: vm('c', '66666666-2222-3333-4444-555555555555', undefined, '10.0.0.77') },
+    { vcenter: 'vc', vcenterIndex: 0, vm: vm('a', '422e4956-ad22-1139-6d72-59cc8f26bc90') },
+    { vcenter: 'vc', vcenterIndex: 0, vm: vm('b', '11111111-2222-3333-4444-555555555555', 'web-1.corp.example') },
+    { vcenter: 'vc', vcenterIndex: 0, vm: vm('c', '66666666-2222-3333-4444-555555555555', undefined, '10.0.0.77') },
   ]);
   const n = (name: string, systemUUID?: string, extra: Partial<V1Node> = {}): V1Node => ({
     metadata: { name }, status: { nodeInfo: { systemUUID } as never }, ...extra,
