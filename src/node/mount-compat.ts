@@ -34,7 +34,8 @@ export function mountFlagMismatch(entry: MountEntry, requested: readonly string[
     if (has !== wanted.has(flag)) return { flag, wanted: wanted.has(flag) };
   }
   for (const flag of wanted) {
-    if ((VFS_FLAGS as readonly string[]).includes(flag) || UNREPORTED.has(flag)) continue;
+    // Quoted values (SELinux context="...,...") do not survive mountinfo's comma-separated form.
+    if ((VFS_FLAGS as readonly string[]).includes(flag) || UNREPORTED.has(flag) || flag.includes('"')) continue;
     const name = flag.split('=')[0]!;
     const reported = entry.superOptions.find((o) => o === flag || o.split('=')[0] === name);
     // Only the option's name: its value may be sensitive.

@@ -42,11 +42,29 @@ export function requireDiskUuid(publishContext: unknown): string {
   return uuid.toLowerCase();
 }
 
+/** Split "a,b" on commas outside double quotes: SELinux contexts look like context="u:r:t:s0:c0,c1". */
+function splitOptionList(entry: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of entry) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
 /** Kubernetes joins PV mountOptions verbatim, so one entry may hold "a,b": split, and refuse flags that change the operation. */
 export function splitMountFlags(flags: readonly string[], field: string): string[] {
   const out: string[] = [];
   flags.forEach((entry, i) => {
-    for (const flag of entry.split(',')) {
+    for (const flag of splitOptionList(entry)) {
       if (flag === '') continue;
       if (FORBIDDEN_FLAGS.has(flag)) throw fieldError(`${field}[${i}]`, `'${flag}' is not allowed: the driver decides how to mount`);
       out.push(flag);

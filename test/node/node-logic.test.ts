@@ -110,6 +110,8 @@ describe('mount flag compatibility', () => {
     expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=ordered']), ['data=journal'], false)).toEqual({ flag: 'data', wanted: true });
     expect(mountFlagMismatch(entry(['rw'], ['rw', 'data=journal']), ['data=journal'], false)).toBeUndefined();
     expect(mountFlagMismatch(entry(['rw'], ['rw']), ['discard'], false)).toBeUndefined(); // not reported: cannot tell
+    const selinux = 'context="system_u:object_r:container_file_t:s0:c0,c1"';
+    expect(mountFlagMismatch(entry(['rw'], ['rw', 'context="system_u:object_r:container_file_t:s0:c0', 'c1"']), [selinux], false)).toBeUndefined();
   });
 });
 
@@ -159,6 +161,10 @@ describe('request narrowing', () => {
 
   test('mount flags are split on commas and operation-changing flags are refused', () => {
     expect(splitMountFlags(['a,b', 'c', ',d,'], 'f')).toEqual(['a', 'b', 'c', 'd']);
+    expect(splitMountFlags(['noatime,context="system_u:object_r:container_file_t:s0:c0,c1"'], 'f')).toEqual([
+      'noatime',
+      'context="system_u:object_r:container_file_t:s0:c0,c1"',
+    ]);
     invalid(() => splitMountFlags(['noatime,remount'], 'volume_capability.mount.mount_flags'), 'mount_flags[0]');
   });
 });
