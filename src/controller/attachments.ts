@@ -3,9 +3,11 @@
  * the API version used) does not report a volume's VM, so the controller
  * remembers the attachments it made: it answers a repeated publish with the
  * same context, reports published nodes in ListVolumes/ControllerGetVolume,
- * and refuses to delete an attached volume. It is rebuilt as the
- * external-attacher re-publishes after a restart (CNS answers those with
- * ResourceInUse, see publish.ts).
+ * and refuses to delete an attached volume. After a restart it is empty;
+ * the truth is then read from the VMs' disk devices (volume-disks.ts): a
+ * re-publish that CNS refuses with ResourceInUse is settled there and
+ * recorded here again (in-use.ts), and ListVolumes/ControllerGetVolume ask
+ * the devices for volumes this book does not know (published-nodes.ts).
  */
 export interface Attachment {
   volumeId: string;

@@ -123,4 +123,30 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
     expect((await publish(b!, vols.v3!, node(2).biosUuid!)).publish_context.diskUUID).toBeTruthy();
     expect((await publish(b!, vols.v4!, node(2).biosUuid!)).publish_context.diskUUID).toBeTruthy();
   });
+
+  test('a republish storm after a restart: 12 volumes to one VM, few device reads', async () => {
+    // A third controller attaches them and goes away; B has never heard of them.
+    const c = await serveController(world);
+    const ids: string[] = [];
+    let context: Record<string, string>;
+    try {
+      for (let i = 0; i < 12; i++) ids.push(await create(c, `pvc-storm-${i}`));
+      const contexts = await Promise.all(ids.map((id) => publish(c, id, node(3).biosUuid!)));
+      context = contexts[0]!.publish_context;
+    } finally {
+      await c.stop();
+    }
+    // One SCSI controller holds 15 disks; the VM's own disk takes one unit.
+    for (const id of ids) await disks.mirrorCnsAttach(node(3).ref, id, context.diskUUID!);
+    const client = b!.controller.context.client;
+    client.resetStats();
+    const t0 = performance.now();
+    const again = await Promise.all(ids.map((id) => publish(b!, id, node(3).biosUuid!)));
+    const ms = performance.now() - t0;
+    expect(again.map((r) => r.publish_context)).toEqual(ids.map(() => context));
+    const byMethod = client.stats().byMethod;
+    console.log(`republish storm of ${ids.length} after a restart: ${ms.toFixed(0)} ms, requests ${JSON.stringify(byMethod)}`);
+    // Device reads are per batch, not per volume.
+    expect(byMethod['/sdk RetrievePropertiesEx']!).toBeLessThan(ids.length);
+  });
 });
