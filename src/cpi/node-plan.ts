@@ -101,6 +101,9 @@ export function planNode(node: V1Node, match: VmMatch | undefined, ctx: PlanCont
     }
   }
 
+  if (initializing && !vm.vm.biosUuid) {
+    blocking.push({ reason: 'MissingVMwareToolsData', message: `VM ${vm.vm.name} in vCenter ${vm.vcenter} reports no BIOS UUID (config.uuid), so no providerID can be set` });
+  }
   if (blocking.length) {
     return { action: 'retry', problem: { reason: blocking[0]!.reason, message: blocking.map((b) => b.message).join('; ') } };
   }

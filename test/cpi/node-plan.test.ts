@@ -52,6 +52,9 @@ describe('planNode', () => {
     expect(plan).toMatchObject({ action: 'retry', problem: { reason: 'MissingVMwareToolsData' } });
     if (plan.action === 'retry') expect(plan.problem.message).toMatch(/DC0_H0_VM0 in vCenter vc1: VMware Tools reports no guest host name/);
   });
+  test('a VM without a BIOS UUID cannot give a providerID: stays tainted', () => {
+    expect(planNode(uninitialized(), match({ biosUuid: undefined }), ctx())).toMatchObject({ action: 'retry', problem: { message: expect.stringContaining('no BIOS UUID') } });
+  });
   test('missing category keeps it tainted', () => {
     const plan = planNode(uninitialized(), match(), ctx({ labels: { zone: 'absent', topologyCategories: [] } }));
     expect(plan).toMatchObject({ action: 'retry', problem: { reason: 'MissingTopologyTags' } });
