@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the driver's figures against the vCenter simulator on
+ * loopback, all from one run so the ratios compare like with like. The
+ * machine may be shared, so the design leans on same-run pairs (driver vs.
+ * floor, driver vs. direct mkfs/mount, batching on vs. off, alternating
+ * order), a warm-up before anything is measured, and medians; the load
+ * average is recorded beside the figures. Method: docs/benchmarks.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { loopUnavailableReason } from '../harness/loop-lab.js';
+import { createVsphereClient } from '../vsphere/client.js';
+import { Cleanups } from './cleanups.js';
+import { attachStorm, lifecycle, type StormFigures } from './controller-bench.js';
+import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
+import { startBenchEnv, startCsiMode, type BenchEnv, type Running } from './env.js';
+import { nodeTimings } from './node-bench.js';
+import { parseBenchArgs, type BenchOptions } from './options.js';
+import { driverOverhead } from './overhead-bench.js';
+import { initClockTicks, rssMiB } from './proc.js';
+import { formatTable, type BenchResults } from './report.js';
+import { median, round2 } from './stats.js';
+
+const progress = (line: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const load = (): number[] => loadavg().map(round2);
+
+/** Extra short-lived starts so the start-up figure is a median, not one sample. */
+async function startupSamples(env: BenchEnv, mode: 'controller' | 'node', runs: number, cleanups: Cleanups): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await startCsiMode(env, mode, {}, cleanups);
+    out.push(round2(r.startupMs));
+    await r.stop();
+  }
+  return out;
+}
+
+async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean): Promise<BenchResults> {
+  const started = performance.now();
+  const loadStart = load();
+  await initClockTicks();
+  progress(`starting the simulator with ${opts.vmsPerPool * 2} VMs (load ${loadStart.join(' ')})`);
+  const env = await startBenchEnv(opts.vmsPerPool, cleanups, failed);
+  const { world } = env;
+  const floor = createVsphereClient({ host: world.sim.hostname, port: world.sim.port, user: world.sim.username, password: world.sim.password, insecure: false, thumbprint: world.thumbprint });
+  cleanups.push('floor client', () => floor.close());
+  await floor.session.ensure();
+
+  progress('start-up: controller and node to first ready Probe');
+  const ctl: Running = await startCsiMode(env, 'controller', {}, cleanups);
+  const node: Running = await startCsiMode(env, 'node', {}, cleanups);
+  const controllerStarts = [round2(ctl.startupMs), ...(await startupSamples(env, 'controller', opts.startupRuns - 1, cleanups))];
+  const nodeStarts = [round2(node.startupMs), ...(await startupSamples(env, 'node', opts.startupRuns - 1, cleanups))];
+  const ctlPid = ctl.proc.child.pid!;
+  const ctlIdle = rssMiB(ctlPid);
+  const nodeIdle = rssMiB(node.proc.child.pid!);
+
+  const nodeIds = world.vms.slice(0, opts.publishNodes).map((vm) => vm.biosUuid!);
+  progress(`warm-up: ${opts.warmupVolumes} volumes through create/publish/unpublish/delete at concurrency 8`);
+  await lifecycle(world.sim, ctl, nodeIds, 'warm', opts.warmupVolumes, 8);
+  const ctlWarm = rssMiB(ctlPid);
+
+  progress(`driver overhead: ${opts.overhead.rounds} paired rounds`);
+  const overhead = await driverOverhead(world, floor, ctl, opts.overhead);
+
+  const throughput = [];
+  // RSS after each block: a leak climbs block after block, a heap that found its size levels off.
+  const ctlRssByBlock: number[] = [];
+  for (const c of opts.concurrencies) {
+    progress(`throughput: ${opts.volumes} volumes at concurrency ${c}`);
+    throughput.push(...(await lifecycle(world.sim, ctl, nodeIds, 'tput', opts.volumes, c)));
+    ctlRssByBlock.push(rssMiB(ctlPid));
+  }
+  const ctlAfter = rssMiB(ctlPid);
+
+  progress(`attach storm: ${opts.stormVolumes} volumes, ${opts.stormRounds} round(s) each with batching on and off`);
+  const plain = await startCsiMode(env, 'controller', { VSPHERE_CSI_BATCHING: 'false' }, cleanups);
+  const storm: StormFigures[] = [];
+  const stormNode = world.vms[opts.publishNodes % world.vms.length]!.biosUuid!;
+  try {
+    for (let round = 0; round < opts.stormRounds; round++) {
+      // Flip the order each round so neither side always runs on the warmer simulator.
+      const order: [Running, boolean][] = round % 2 === 0 ? [[ctl, true], [plain, false]] : [[plain, false], [ctl, true]];
+      for (const [on, batching] of order) storm.push(await attachStorm(world.sim, on, stormNode, batching, opts.stormVolumes, round));
+    }
+  } finally {
+    await plain.stop();
+  }
+
+  let nodeFigures: BenchResults['node'];
+  let nodeAfter: number | undefined;
+  const skip = loopUnavailableReason();
+  if (skip) {
+    nodeFigures = { skipped: skip };
+    progress(`node: skipped (${skip})`);
+  } else {
+    progress(`node: ${opts.nodeIterations} NodeStage/NodePublish cycles on loop devices`);
+    nodeFigures = await nodeTimings(env, node, opts.nodeIterations, cleanups);
+    nodeAfter = rssMiB(node.proc.child.pid!);
+  }
+
+  const cpi: CpiFigures[] = [];
+  for (const n of opts.cpiSizes) {
+    progress(`cpi: initializing ${n} node(s)`);
+    cpi.push(await cpiInitialize(env, n, cleanups));
+  }
+
+  const c = cpus();
+  return {
+    date: new Date().toISOString(),
+    quick: opts.quick,
+    machine: { cpus: c.length, cpuModel: c[0]?.model.trim() ?? 'unknown', memoryMiB: Math.round(totalmem() / 1024 / 1024), kernel: release(), node: process.version },
+    loadAverage: { start: loadStart, end: load() },
+    wallSeconds: round2((performance.now() - started) / 1000),
+    volumes: opts.volumes,
+    throughput,
+    overhead,
+    storm,
+    cpi,
+    memory: {
+      controller: { idleMiB: ctlIdle, afterWarmupMiB: ctlWarm, afterRunMiB: ctlAfter, growthAfterWarmupMiB: round2(ctlAfter - ctlWarm), afterEachConcurrencyMiB: ctlRssByBlock },
+      node: { idleMiB: nodeIdle, afterMiB: nodeAfter },
+      cpi: cpi.map((x) => ({ nodes: x.nodes, idleMiB: x.rssIdleMiB, afterMiB: x.rssAfterMiB })),
+    },
+    startup: { controllerMs: controllerStarts, nodeMs: nodeStarts, controllerP50Ms: round2(median(controllerStarts)), nodeP50Ms: round2(median(nodeStarts)) },
+    node: nodeFigures,
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parseBenchArgs(process.argv.slice(2));
+  const cleanups = new Cleanups();
+  cleanups.installSignalHandlers();
+  let failed = false;
+  try {
+    const results = await run(opts, cleanups, () => failed && !cleanups.interrupted);
+    const out = resolve(opts.out);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`${formatTable(results)}\nresults written to ${out}\n`);
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    progress('cleaning up');
+    await cleanups.runAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
