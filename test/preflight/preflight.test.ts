@@ -78,6 +78,18 @@ describe('good setup', () => {
     expect(check(report, 'vcenter-privileges').finding).toContain('nonexistent privilege');
   }, 60_000);
 
+  test('every session it opens is logged out (vim25 Login = Logout, vAPI session created = deleted)', async () => {
+    await fx.world.sim.resetRequests();
+    await preflight('sessions.conf');
+    const byMethod = (await fx.world.sim.requests()).byMethod;
+    // Two vim25 sessions: the inventory client's and the short one of the privilege query.
+    expect(byMethod['/sdk Login']).toBe(2);
+    expect(byMethod['/sdk Logout']).toBe(byMethod['/sdk Login']);
+    expect(byMethod['/sdk HasPrivilegeOnEntities']).toBeGreaterThanOrEqual(2);
+    expect(byMethod['POST /rest/com/vmware/cis/session']).toBe(1);
+    expect(byMethod['DELETE /rest/com/vmware/cis/session']).toBe(1);
+  }, 60_000);
+
   test('the CLI entry prints JSON and exits 0', async () => {
     let out = '';
     const code = await runPreflightCli({ configPath: await fx.writeConfig('good-cli.conf'), kubeconfig: fx.kubeconfig, output: 'json' }, {}, (t) => (out += t));
@@ -85,6 +97,25 @@ describe('good setup', () => {
     const parsed = JSON.parse(out) as PreflightReport;
     expect(parsed.ok).toBe(true);
     expect(parsed.checks.map((c) => c.name)).toEqual(Object.keys(GOOD));
+  }, 60_000);
+
+  test('without Kubernetes credentials it checks every VM of the datacenters and says so', async () => {
+    const saved = { KUBECONFIG: process.env.KUBECONFIG, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST, HOME: process.env.HOME };
+    delete process.env.KUBECONFIG;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    process.env.HOME = fx.dir; // no ~/.kube/config there
+    try {
+      const report = await runPreflight({ configPath: await fx.writeConfig('no-kube.conf'), env: {} });
+      expect(report.ok).toBe(true);
+      expect(check(report, 'kubernetes-nodes').status).toBe('skip');
+      expect(check(report, 'kubernetes-nodes').finding).toContain('no Kubernetes credentials');
+      expect(check(report, 'disk-enable-uuid').finding).toContain('every VM in datacenter(s) DC0');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   }, 60_000);
 
   test('legacy [Labels] zone/region are checked like topology-categories', async () => {
@@ -164,6 +195,17 @@ describe('broken setups fail exactly the right check', () => {
     const report = await preflight('dns.conf', { host: 'vcenter.invalid' });
     expect(failed(report)).toEqual(['vcenter-reachable']);
     expect(check(report, 'vcenter-reachable').finding).toContain('DNS');
+  }, 60_000);
+
+  test('a vCenter that accepts but never answers: vcenter-reachable fails at the deadline', async () => {
+    await fx.world.sim.setHang(true);
+    try {
+      const report = await runPreflight({ configPath: await fx.writeConfig('hang.conf'), kubeconfig: fx.kubeconfig, env: {}, callTimeoutMs: 1500 });
+      expect(failed(report)).toEqual(['vcenter-reachable']);
+      expect(check(report, 'vcenter-reachable').finding).toContain('did not answer within 2 s');
+    } finally {
+      await fx.world.sim.setHang(false);
+    }
   }, 60_000);
 
   test('a node VM with disk.EnableUUID=FALSE is named in the finding', async () => {
@@ -294,14 +336,6 @@ describe('the compiled CLI as a process', () => {
     expect(report.ok).toBe(true);
     expect(statuses(report)).toEqual(GOOD);
     for (const c of report.checks) expect(Object.keys(c).sort()).toEqual(c.fix ? ['finding', 'fix', 'name', 'status'] : ['finding', 'name', 'status']);
-  }, 60_000);
-
-  test('without Kubernetes credentials it checks every VM of the datacenters and says so', async () => {
-    const res = await vsphereCsi(['--config', await fx.writeConfig('proc-nokube.conf'), '--output', 'json'], fx.dir);
-    expect(res.code).toBe(0);
-    const report = JSON.parse(res.stdout) as PreflightReport;
-    expect(check(report, 'kubernetes-nodes').status).toBe('skip');
-    expect(check(report, 'disk-enable-uuid').finding).toContain('every VM in datacenter(s) DC0');
   }, 60_000);
 
   test('wrong password: exit 1, a text table, and the password appears in neither stdout nor stderr', async () => {
