@@ -15,7 +15,7 @@
  */
 import { CoreV1Api, ListWatch, Watch, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
-import { kubeErrorMessage } from './client.js';
+import { kubeErrorMessage, withRequestTimeout } from './client.js';
 
 export interface NodeInformerOptions {
   kubeConfig: KubeConfig;
@@ -26,6 +26,14 @@ export interface NodeInformerOptions {
   /** First restart delay after a watch error; doubles up to maxRestartDelayMs. Default 1000. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /**
+   * Ask the server to end each watch after this long (client-go picks 5-10
+   * minutes at random); the informer then resumes from its resourceVersion.
+   * This recycles connections that died silently. Default random 300-600.
+   */
+  watchTimeoutSeconds?: number;
+  /** Abort the list request after this long (client-node has no timeout). Default 60000. */
+  listTimeoutMs?: number;
   log?: Logger;
   onAdd?(node: V1Node): void;
   onUpdate?(node: V1Node): void;
@@ -44,10 +52,22 @@ export interface NodeInformer {
   stop(): Promise<void>;
 }
 
-/** A Watch that can be shut for good: no watch opens after close(), and the open one is aborted. */
+/**
+ * A Watch that can be shut for good (no watch opens after close(), the
+ * open one is aborted) and that asks the server to end each watch after
+ * timeoutSeconds, which ListWatch cannot pass itself.
+ */
 class ClosableWatch extends Watch {
   private closed = false;
   private current: AbortController | undefined;
+  private opening: Promise<AbortController> | undefined;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly timeoutSeconds: () => number,
+  ) {
+    super(kubeConfig);
+  }
 
   override async watch(
     path: string,
@@ -56,15 +76,33 @@ class ClosableWatch extends Watch {
     done: (err: unknown) => void,
   ): Promise<AbortController> {
     if (this.closed) return new AbortController();
-    const controller = await super.watch(path, queryParams, callback, done);
+    const query = { ...queryParams, timeoutSeconds: this.timeoutSeconds() };
+    const opening = super.watch(path, query, callback, done);
+    this.opening = opening;
+    const controller = await opening;
     if (this.closed) controller.abort();
     this.current = controller;
     return controller;
   }
 
-  close(): void {
+  /**
+   * Aborts the open watch. A watch still opening cannot be aborted before
+   * client-node returns its controller, so wait (bounded) for that too:
+   * once this resolves, no watch of ours is open on the server.
+   */
+  async close(waitMs = 2000): Promise<void> {
     this.closed = true;
     this.current?.abort();
+    if (!this.opening) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.opening.then(
+        (controller) => controller.abort(),
+        () => undefined,
+      ),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+    ]);
+    clearTimeout(timer);
   }
 }
 
@@ -82,13 +120,14 @@ export function startNodeInformer(options: NodeInformerOptions): NodeInformer {
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
   const list = async (): Promise<{ items: V1Node[]; metadata?: { resourceVersion?: string } }> => {
-    const nodes = await core.listNode(selector ? { labelSelector: selector } : {});
+    const nodes = await core.listNode(selector ? { labelSelector: selector } : {}, withRequestTimeout(options.listTimeoutMs ?? 60_000));
     // Handlers run synchronously inside the informer right after this returns.
     setImmediate(markSynced);
     delay = firstDelay;
     return nodes;
   };
-  const watch = new ClosableWatch(options.kubeConfig);
+  const fixedTimeout = options.watchTimeoutSeconds;
+  const watch = new ClosableWatch(options.kubeConfig, () => fixedTimeout ?? 300 + Math.floor(Math.random() * 300));
   // What makeInformer builds, with our Watch.
   const informer = new ListWatch<V1Node>('/api/v1/nodes', watch, list, false, selector);
 
@@ -137,8 +176,9 @@ export function startNodeInformer(options: NodeInformerOptions): NodeInformer {
       stopped = true;
       clearTimeout(restartTimer);
       clearInterval(resyncTimer);
-      watch.close();
+      const closing = watch.close(); // first, so a reconnect in flight cannot open a new watch
       await informer.stop();
+      await closing;
     },
   };
 }

@@ -35,12 +35,12 @@ afterAll(async () => {
 async function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
   const until = Date.now() + limitMs;
   while (!condition()) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}; seen: ${seen.join(', ')}`);
+    if (Date.now() > until) throw new Error(`gave up waiting for ${what}; seen: ${seen.join(', ')}; requests: ${JSON.stringify(server.requests())} open ${server.watchCount()}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
-function start(extra: { labelSelector?: string; resyncIntervalMs?: number } = {}): NodeInformer {
+function start(extra: { labelSelector?: string; resyncIntervalMs?: number; watchTimeoutSeconds?: number } = {}): NodeInformer {
   informer = startNodeInformer({
     kubeConfig: server.kubeConfig(),
     restartDelayMs: 50,
@@ -83,6 +83,16 @@ describe('node informer', () => {
     await waitFor(() => seen.includes('add during-gap'), 'the node created while disconnected');
     expect(counts().lists).toBe(1);
     expect(counts().watches).toBeGreaterThanOrEqual(2);
+    expect(nodes().restarts()).toBe(0);
+  });
+
+  test('watches carry timeoutSeconds; when the server ends them the informer resumes without a relist', async () => {
+    start({ watchTimeoutSeconds: 1 });
+    await waitFor(() => counts().watches >= 3, 'two server-side watch timeouts');
+    await core.createNode({ body: { metadata: { name: 'after-timeouts' } } });
+    await waitFor(() => seen.includes('add after-timeouts'), 'the node created after the timeouts');
+    expect(counts().lists).toBe(1);
+    expect(server.requests().filter((r) => r.watch).every((r) => r.query.includes('timeoutSeconds=1'))).toBe(true);
     expect(nodes().restarts()).toBe(0);
   });
 
