@@ -125,20 +125,13 @@ export class Publisher {
       let results: Outcome<CnsAttached>[];
       try {
         results = (await this.ctx.client.cns.attachVolumes(specs)) as Outcome<CnsAttached>[];
-      } catch (err) {
-        if (specs.length === 1) results = [{ ok: false, error: err }];
-        else {
-          // A fault for the whole task (the simulator faults the batch on one in-use volume): attach one by one.
-          results = await Promise.all(
-            specs.map(async (spec): Promise<Outcome<CnsAttached>> => {
-              try {
-                return { ok: true, value: await this.ctx.client.cns.attachVolume(spec) };
-              } catch (error) {
-                return { ok: false, error };
-              }
-            }),
-          );
+        // A fault of the whole task comes back as the same error for every item (the simulator
+        // faults the batch on one in-use volume, e.g. a repeat after a restart): attach one by one.
+        if (specs.length > 1 && results.every((r) => !r.ok && r.error === (results[0] as { error?: unknown }).error)) {
+          results = await this.attachOneByOne(specs);
         }
+      } catch (err) {
+        results = specs.length === 1 ? [{ ok: false, error: err }] : await this.attachOneByOne(specs);
       }
       const inUse: number[] = [];
       toAttach.forEach((itemIndex, k) => {
@@ -163,6 +156,18 @@ export class Publisher {
       }
     }
     return outcomes as Outcome<CnsAttached>[];
+  }
+
+  private attachOneByOne(specs: { volumeId: string; vm: MoRef }[]): Promise<Outcome<CnsAttached>[]> {
+    return Promise.all(
+      specs.map(async (spec): Promise<Outcome<CnsAttached>> => {
+        try {
+          return { ok: true, value: await this.ctx.client.cns.attachVolume(spec) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
   }
 
   private async detachBatch(items: DetachItem[]): Promise<Outcome<void>[]> {
