@@ -108,6 +108,7 @@ export class CpiController {
     this.informer = informer;
     const aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([informer.synced, aborted]); // stop() during a long first list must not hang start()
+    if (this.stopped) return;
     const every = this.options.resyncIntervalMs ?? 300_000;
     this.resyncTimer = setInterval(() => this.resync(), every);
     this.resyncTimer.unref();
@@ -184,7 +185,13 @@ export class CpiController {
     this.pending.clear();
     for (const n of names) this.inFlight.add(n);
     this.running = this.processBatch(names)
-      .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'batch failed'))
+      .catch((err: unknown) => {
+        this.log.error({ err: messageOf(err) }, 'batch failed; pending nodes are retried');
+        for (const n of names) {
+          const node = this.informer?.get(n);
+          if (node && needsInitialization(node) && !this.stopped) this.backoff.schedule(n);
+        }
+      })
       .finally(() => {
         this.running = undefined;
         this.inFlight.clear();
