@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,48 @@ describe('good setup', () => {
     }
   }, 60_000);
 
+  test('an unreachable Kubernetes API is a warning, and every VM of the datacenters is checked instead', async () => {
+    const port = await closedPort();
+    const kubeconfig = join(fx.dir, 'dead-kubeconfig');
+    await writeFile(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{ name: dead, cluster: { server: "http://127.0.0.1:' + port + '", insecure-skip-tls-verify: true } }]',
+        'users: [{ name: nobody, user: {} }]',
+        'contexts: [{ name: dead, context: { cluster: dead, user: nobody } }]',
+        'current-context: dead',
+        '',
+      ].join('\n'),
+    );
+    const report = await runPreflight({ configPath: await fx.writeConfig('dead-kube.conf'), kubeconfig, env: {}, callTimeoutMs: 10_000 });
+    expect(report.ok).toBe(true);
+    expect(check(report, 'kubernetes-nodes')).toMatchObject({ status: 'warn' });
+    expect(check(report, 'kubernetes-nodes').finding).toContain(`cannot list Nodes at http://127.0.0.1:${port}`);
+    expect(check(report, 'disk-enable-uuid').finding).toContain('every VM in datacenter(s) DC0');
+  }, 60_000);
+
+  test('two vCenters: the rows of each are prefixed with its host, and Nodes may live in either', async () => {
+    const sim = fx.world.sim;
+    const section = (host: string): string[] => [
+      `[VirtualCenter "${host}"]`,
+      `user = "${sim.username}"`,
+      `password = "${sim.password}"`,
+      `port = "${sim.port}"`,
+      `thumbprint = "${fx.world.thumbprint}"`,
+      'datacenters = "DC0"',
+      '',
+    ];
+    const path = join(fx.dir, 'two-vcenters.conf');
+    await writeFile(path, ['[Global]', 'cluster-id = "two"', '', ...section('127.0.0.1'), ...section('localhost'), '[Labels]', 'topology-categories = "k8s-region,k8s-zone"', ''].join('\n'));
+    const report = await runPreflight({ configPath: path, kubeconfig: fx.kubeconfig, env: {}, callTimeoutMs: 10_000 });
+    expect(failed(report)).toEqual([]);
+    expect(check(report, 'kubernetes-nodes').status).toBe('pass');
+    expect(check(report, '127.0.0.1/vcenter-login').status).toBe('pass');
+    expect(check(report, 'localhost/shared-datastores').status).toBe('pass');
+  }, 60_000);
+
   test('legacy [Labels] zone/region are checked like topology-categories', async () => {
     const report = await preflight('legacy.conf', { labels: `zone = "${ZONE_CATEGORY}"\nregion = "k8s-region"` });
     expect(failed(report)).toEqual([]);
@@ -135,7 +177,7 @@ describe('good setup', () => {
 describe('broken setups fail exactly the right check', () => {
   test('bad config file', async () => {
     const path = join(fx.dir, 'bad.conf');
-    await (await import('node:fs/promises')).writeFile(path, '[VirtualCenter "vc.example.com"]\nuser = "u@vsphere.local"\npassword = "p"\nport = "not-a-port"\n');
+    await writeFile(path, '[VirtualCenter "vc.example.com"]\nuser = "u@vsphere.local"\npassword = "p"\nport = "not-a-port"\n');
     let out = '';
     const code = await runPreflightCli({ configPath: path, kubeconfig: fx.kubeconfig, output: 'text' }, {}, (t) => (out += t));
     expect(code).toBe(1);
