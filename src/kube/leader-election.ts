@@ -161,10 +161,11 @@ class LeaseElector implements LeaderElector {
         break;
       }
     }
-    if (stop.aborted && this.options.releaseOnStop !== false) await within(this.release(), this.renewDeadlineMs);
+    // Stop the leader's work before a successor can start: end the term first, release after.
     this.term = undefined;
     term.abort();
     this.options.onStoppedLeading?.();
+    if (stop.aborted && this.options.releaseOnStop !== false) await within(this.release(), this.renewDeadlineMs);
   }
 
   private observe(lease: V1Lease): void {
