@@ -20,7 +20,7 @@ let cpiClient: VsphereClient | undefined;
 const used = new Set<string>();
 
 beforeAll(async () => {
-  env = await startTaggedSim(12);
+  env = await startTaggedSim(14);
 }, 120000);
 
 afterAll(async () => {
@@ -137,6 +137,16 @@ describe('node initialization', () => {
       { type: 'Hostname', address: 'node-rules' },
       { type: 'ExternalIP', address: '192.0.2.15' },
     ]);
+  });
+
+  test('IPv6 family: the IPv6 address of the guest becomes the InternalIP', async () => {
+    const vm = takeVm();
+    await setGuest(env.admin, vm.ref, 'node-v6', '2001:db8::15');
+    kube = await startKubeApiServer();
+    kube.put(pendingNode('node-v6', vm.biosUuid));
+    await startController({ ipFamilies: ['ipv6'] });
+    const node = await waitForNode(kube, 'node-v6', initialized);
+    expect(node!.status!.addresses).toContainEqual({ type: 'InternalIP', address: '2001:db8::15' });
   });
 
   test('missing VMware Tools data: Event, node stays tainted, retried until the data appears', async () => {
