@@ -81,8 +81,9 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
       inspected: false,
     };
   }
+  let conn: Awaited<ReturnType<typeof checkConnection>> | undefined;
   try {
-    const conn = await checkConnection(client, vc, timeoutMs);
+    conn = await checkConnection(client, vc, timeoutMs);
     if (!conn.loggedIn) {
       const reason = conn.login.status === 'fail' ? 'skipped: login failed' : conn.login.finding;
       return { checks: [conn.reachable, conn.tls, conn.login, ...VCENTER_ROWS.slice(3).map((name) => skip(name, reason))], matchedNodes: new Set(), inspected: false };
@@ -124,7 +125,9 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
   } catch (err) {
     // A read failing after login (deadline, dropped connection): report it instead of crashing.
     const what = (err as { faultType?: string }).faultType ?? (err instanceof Error ? err.message : String(err));
-    return { checks: [fail('vcenter-inventory', `reading the inventory failed: ${what}`, 'check that the user holds ReadOnly (System.Read) on the datacenters and that vCenter answers')], matchedNodes: new Set(), inspected: false };
+    const broken = fail('vcenter-inventory', `reading the inventory failed: ${what}`, 'check that the user holds ReadOnly (System.Read) on the datacenters and that vCenter answers');
+    const before = conn ? [conn.reachable, conn.tls, conn.login] : [];
+    return { checks: [...before, broken, ...VCENTER_ROWS.slice(before.length).map((name) => skip(name, 'skipped: the inventory could not be read'))], matchedNodes: new Set(), inspected: false };
   } finally {
     await client.close();
   }
