@@ -76,7 +76,8 @@ export async function startWorld(options: VcsimOptions & { zones?: number } = {}
       await client.inventory.setExtraConfig(vm.ref, {
         'disk.EnableUUID': 'TRUE',
         'SET.guest.hostName': `k8s-node-${i}`,
-        'SET.guest.ipAddress': `10.20.0.${10 + i}`,
+        // 200 per /24 keeps the last octet valid for large worlds (the CPI benchmark uses 500 VMs).
+        'SET.guest.ipAddress': `10.20.${Math.floor(i / 200)}.${10 + (i % 200)}`,
       });
     }
     const guestVms = (await client.inventory.vms()).sort((a, b) => a.name.localeCompare(b.name));
