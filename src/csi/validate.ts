@@ -8,7 +8,7 @@
  *
  * Limits (documented in the README):
  * - ids and names: 128 bytes, the spec's general string limit;
- * - paths: 4096 bytes (PATH_MAX); kubelet staging paths exceed 128 bytes;
+ * - paths: 4096 bytes (PATH_MAX), 255 bytes per component (NAME_MAX); kubelet staging paths exceed 128 bytes;
  * - map<string,string>: 4 KiB of keys+values, the spec's map limit;
  * - mount_flags: 4 KiB in total, as the spec says.
  */
@@ -18,6 +18,8 @@ import { CsiError, GrpcCode } from './errors.js';
 export const LIMITS = {
   idBytes: 128,
   pathBytes: 4096,
+  /** One path component (NAME_MAX). */
+  pathComponentBytes: 255,
   mapBytes: 4096,
   mountFlagsBytes: 4096,
   /** int64 maximum: CSI sizes are signed 64-bit. */
@@ -170,6 +172,10 @@ export function requireAbsolutePath(value: unknown, field: string, rule: PathRul
   if (path.includes('\0')) throw fieldError(field, 'must not contain NUL bytes');
   const segments = path.split('/').slice(1);
   if (segments.some((s) => s === '..' || s === '.')) throw fieldError(field, `'${path}' must not contain '.' or '..' segments`);
+  // No filesystem accepts a longer component (NAME_MAX): such a path can never exist or be created.
+  if (segments.some((s) => byteLength(s) > LIMITS.pathComponentBytes)) {
+    throw fieldError(field, `has a path component longer than ${LIMITS.pathComponentBytes} bytes`);
+  }
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (posix.normalize(trimmed) !== trimmed) throw fieldError(field, `'${path}' is not a clean path (repeated '/')`);
   if (rule.under !== undefined) {

@@ -26,7 +26,8 @@ export async function removeMountPoint(path: string): Promise<boolean> {
   try {
     info = await lstat(path);
   } catch (error) {
-    if (code(error) === 'ENOENT') return true;
+    // ENOTDIR: a parent is not a directory, so the path cannot exist: as gone as ENOENT.
+    if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return true;
     throw error;
   }
   try {

@@ -149,13 +149,14 @@ describe('requireAbsolutePath', () => {
   test('accepts clean absolute paths and strips a trailing slash', () => {
     expect(requireAbsolutePath('/var/lib/kubelet/pods/x/mount', 'target_path')).toBe('/var/lib/kubelet/pods/x/mount');
     expect(requireAbsolutePath('/var/lib/kubelet/', 'target_path', { under: '/var/lib/kubelet' })).toBe('/var/lib/kubelet');
-    expect(requireAbsolutePath('/' + 'a'.repeat(300), 'target_path')).toHaveLength(301);
+    expect(requireAbsolutePath('/' + 'a'.repeat(200) + '/' + 'b'.repeat(100), 'target_path')).toHaveLength(302);
   });
   test.each([
     ['relative/path', "target_path: 'relative/path' must be an absolute path"],
     ['/a/../etc', "must not contain '.' or '..' segments"],
     ['/a/./b', "must not contain '.' or '..' segments"],
     ['/a//b', 'is not a clean path'],
+    ['/a/' + 'n'.repeat(256), 'has a path component longer than 255 bytes'],
     ['/a/\0b', 'control characters'],
     ['/etc/passwd', 'must lie under /var/lib/kubelet'],
     ['/var/lib/kubeletX/a', 'must lie under /var/lib/kubelet'],
