@@ -186,5 +186,9 @@ describe('controller under vCenter faults', () => {
     expect(again.volume.volume_id).toBe(volumeId);
     expect(await volumesNamed(admin, name)).toEqual([volumeId]);
     expect(await probeReady(served.csi)).toBe(true);
+    // No session leak across the restart: the driver holds one session on the new vCenter (plus admin's and the reader's).
+    expect(await simSessionKeys(sim)).toHaveLength(3);
+    // Logins over the whole file: the first, the re-login after TerminateSession, the re-login after the restart.
+    expect(served.client.stats().sessionsCreated).toBe(3);
   }, 90_000);
 });
