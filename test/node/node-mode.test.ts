@@ -8,12 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createCsiClient, type CsiClient } from '../../src/csi/client.js';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import { LoopLab, loopUnavailableReason } from './loop-fixture.js';
+import { builtMain } from '../support/built-main.js';
 import { mountCap, publishRequest, stageRequest } from './requests-helpers.js';
 
 const run = promisify(execFile);
@@ -29,7 +30,7 @@ async function rssMiB(pid: number): Promise<number> {
 }
 
 describeDevices('vsphere-csi node (compiled, as a process)', () => {
-  let buildDir: string;
+  let main: string;
   let lab: LoopLab;
   let kube: KubeApiServer;
   let child: ChildProcess | undefined;
@@ -37,16 +38,7 @@ describeDevices('vsphere-csi node (compiled, as a process)', () => {
   let stderr = '';
 
   beforeAll(async () => {
-    buildDir = join(repo, '.cache', `node-mode-test-${process.pid}`);
-    await rm(buildDir, { recursive: true, force: true });
-    await mkdir(buildDir, { recursive: true });
-    await symlink(join(repo, 'proto'), join(buildDir, 'proto'));
-    await symlink(join(repo, 'package.json'), join(buildDir, 'package.json'));
-    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(buildDir, 'dist')], { cwd: repo, timeout: 170_000 }).catch(
-      (err: { stdout?: string }) => process.stderr.write(`tsc reported problems (continuing if main.js was emitted):\n${err.stdout ?? ''}\n`),
-    );
-    await stat(join(buildDir, 'dist', 'main.js'));
+    main = builtMain();
     lab = await LoopLab.create('mode');
     kube = await startKubeApiServer();
   }, 180_000);
@@ -56,7 +48,6 @@ describeDevices('vsphere-csi node (compiled, as a process)', () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await kube?.stop();
     await lab?.destroy();
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
 
   test(`serves Identity + Node with topology, survives ${CYCLES} cycles, and exits cleanly on SIGTERM`, async () => {
@@ -66,7 +57,6 @@ describeDevices('vsphere-csi node (compiled, as a process)', () => {
     await writeFile(config, '[Labels]\ntopology-categories = k8s-zone\n');
     kube.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', labels: { 'topology.csi.vmware.com/k8s-zone': 'zone-a' } } });
     const socket = lab.path('csi.sock');
-    const main = join(buildDir, 'dist', 'main.js');
     child = spawn(
       process.execPath,
       [main, 'node', '--endpoint', `unix://${socket}`, '--device-dir', lab.byIdDir, '--dmi-dir', lab.dmiDir, '--config', config, '--kubeconfig', kube.writeKubeconfig(lab.root)],

@@ -18,7 +18,7 @@ import { runPreflightCli } from '../../src/preflight/cli.js';
 import { runPreflight } from '../../src/preflight/run.js';
 import type { CheckResult, PreflightReport } from '../../src/preflight/types.js';
 import type { MoRef } from '../../src/vsphere/api.js';
-import { buildCli, type BuiltCli } from './build-cli.js';
+import { builtMain } from '../support/built-main.js';
 import { startPreflightFixture, type PreflightFixture } from './fixture.js';
 
 let fx: PreflightFixture;
@@ -348,21 +348,17 @@ describe('broken setups fail exactly the right check', () => {
 
 describe('the compiled CLI as a process', () => {
   const run = promisify(execFile);
-  let cli: BuiltCli | undefined;
+  let main = '';
 
-  beforeAll(async () => {
-    cli = await buildCli('preflight-cli');
-  }, 60_000);
-
-  afterAll(async () => {
-    await cli?.remove();
+  beforeAll(() => {
+    main = builtMain();
   });
 
   async function vsphereCsi(args: string[], home: string): Promise<{ code: number; stdout: string; stderr: string }> {
     // A clean environment: no KUBECONFIG, no VSPHERE_* overrides, HOME without ~/.kube.
     const env = { PATH: process.env.PATH, HOME: home };
     try {
-      const { stdout, stderr } = await run(process.execPath, [cli!.main, 'preflight', ...args], { env, timeout: 60_000 });
+      const { stdout, stderr } = await run(process.execPath, [main, 'preflight', ...args], { env, timeout: 60_000 });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
