@@ -56,7 +56,7 @@ export async function cpiInitialize(env: BenchEnv, nodes: number, cleanups: Clea
       const started = performance.now();
       // world.ts named VM i's guest k8s-node-i; the CPI matches by systemUUID first.
       for (let i = 0; i < nodes; i++) kube.put(kubeletNode(`k8s-node-${i}`, vms[i]!.biosUuid!));
-      await until(`${nodes} nodes initialized`, () => kube.list<V1Node>('Node').every(initialized), 300_000);
+      await until(`${nodes} nodes initialized`, () => kube.list<V1Node>('Node').every(initialized), 180_000);
       const wallMs = performance.now() - started;
       const counts = await env.world.sim.requests();
       return { nodes, vcenterRequests: counts.total, byMethod: counts.byMethod, wallMs: round2(wallMs), rssIdleMiB, rssAfterMiB: rssMiB(pid) };

@@ -18,7 +18,7 @@ import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
 import { startBenchEnv, startCsiMode, type BenchEnv, type Running } from './env.js';
 import { nodeTimings } from './node-bench.js';
 import { parseBenchArgs, type BenchOptions } from './options.js';
-import { driverOverhead } from './overhead-bench.js';
+import { driverOverhead, type OverheadFigures } from './overhead-bench.js';
 import { initClockTicks, rssMiB } from './proc.js';
 import { formatTable, type BenchResults } from './report.js';
 import { median, round2 } from './stats.js';
@@ -78,6 +78,7 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
   progress(`attach storm: ${opts.stormVolumes} volumes, ${opts.stormRounds} round(s) each with batching on and off`);
   const plain = await startCsiMode(env, 'controller', { VSPHERE_CSI_BATCHING: 'false' }, cleanups);
   const storm: StormFigures[] = [];
+  let overheadUnbatched: OverheadFigures | undefined;
   const stormNode = world.vms[opts.publishNodes % world.vms.length]!.biosUuid!;
   try {
     for (let round = 0; round < opts.stormRounds; round++) {
@@ -85,6 +86,9 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
       const order: [Running, boolean][] = round % 2 === 0 ? [[ctl, true], [plain, false]] : [[plain, false], [ctl, true]];
       for (const [on, batching] of order) storm.push(await attachStorm(world.sim, on, stormNode, batching, opts.stormVolumes, round));
     }
+    // The same paired overhead rounds against the unbatched controller: what the batch window costs a lone call.
+    progress(`driver overhead with batching off: ${opts.overhead.rounds} paired rounds`);
+    overheadUnbatched = await driverOverhead(world, floor, plain, opts.overhead);
   } finally {
     await plain.stop();
   }
@@ -117,6 +121,7 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
     volumes: opts.volumes,
     throughput,
     overhead,
+    overheadUnbatched: overheadUnbatched!,
     storm,
     cpi,
     memory: {

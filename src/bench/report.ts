@@ -15,6 +15,8 @@ export interface BenchResults {
   volumes: number;
   throughput: PhaseFigures[];
   overhead: OverheadFigures;
+  /** The same rounds against a controller with VSPHERE_CSI_BATCHING=false. */
+  overheadUnbatched: OverheadFigures;
   storm: StormFigures[];
   cpi: CpiFigures[];
   memory: {
@@ -44,6 +46,8 @@ export function formatTable(r: BenchResults): string {
   out.push(`  concurrency 1: floor p50 ${f1(o.c1.floorP50Ms)} ms, driver p50 ${f1(o.c1.driverP50Ms)} ms → added ${f1(o.c1.addedMsPerOp)} ms/op (target ≤ 2); requests/op floor ${f1(o.c1.floorRequestsPerOp)}, driver ${f1(o.c1.driverRequestsPerOp)}`);
   out.push(`  controller CPU per CreateVolume: ${f1(o.c1.controllerCpuMsPerOp)} ms at concurrency 1, ${f1(o.c32.controllerCpuMsPerOp)} ms at 32 (target ≤ 1); the floor client's own CPU: ${f1(o.c1.floorClientCpuMsPerOp)} ms per create`);
   out.push(`  concurrency 32: floor ${f1(o.c32.floorOpsPerSec)} ops/s, driver ${f1(o.c32.driverOpsPerSec)} ops/s → ratio ${f1(o.c32.ratio)} (rounds ${o.c32.roundRatios.join(' ')}; ${o.c32.driverCnsCreateCalls} CnsCreateVolume calls for ${o.c32.creates} creates)`);
+  const u = r.overheadUnbatched;
+  out.push(`  batching off, same rounds: concurrency 1 added ${f1(u.c1.addedMsPerOp)} ms/op (floor ${f1(u.c1.floorP50Ms)}, driver ${f1(u.c1.driverP50Ms)}), CPU ${f1(u.c1.controllerCpuMsPerOp)} ms/create; concurrency 32 ratio ${f1(u.c32.ratio)} (rounds ${u.c32.roundRatios.join(' ')}), CPU ${f1(u.c32.controllerCpuMsPerOp)} ms/create`);
   out.push('');
   out.push(`Attach storm (${r.storm[0]?.volumes ?? 40} volumes → one node VM at once)`);
   for (const s of r.storm) {
