@@ -3,12 +3,15 @@
  * against the compiled controller as a real process: the calls finish with
  * a proper gRPC answer, the process exits 0, the socket is gone, and the
  * vCenter session is logged out (the simulator's session list and Logout).
+ * When vCenter stays hung past the shutdown grace (10 s), the calls are cut
+ * with a status and the process still exits (logout is bounded too).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServiceError } from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+type ServiceError = grpc.ServiceError;
 import { createCsiClient } from '../../src/csi/client.js';
 import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
 import { compiledMain } from './compiled.js';
@@ -81,5 +84,37 @@ test('SIGTERM with calls in flight: they finish cleanly, socket removed, vCenter
   expect((await sim.requests()).byMethod['/sdk Logout']).toBe(logoutsBefore + 1);
   // Only the reader's own session is left: the driver's was logged out, not abandoned.
   expect(await simSessionKeys(sim)).toHaveLength(1);
+  expect(p.output()).toContain('"msg":"stopped"');
+}, 60_000);
+
+test('SIGTERM while vCenter stays hung: calls are cut after the grace with a gRPC status, the process still exits and removes its socket', async () => {
+  await sim.setHang(false);
+  const hungDir = join(dir, 'hung');
+  mkdirSync(hungDir);
+  writeFileSync(join(hungDir, 'csi-vsphere.conf'), controllerConfig(sim, 'sigterm-hung'), { mode: 0o600 });
+  const socket = join(hungDir, 'csi.sock');
+  const endpoint = `unix://${socket}`;
+  const p = spawnDriver(main, ['controller', '--endpoint', endpoint, '--config', join(hungDir, 'csi-vsphere.conf')]);
+  proc = p;
+  await waitReady(endpoint, p);
+  const csi = createCsiClient(endpoint);
+  await sim.setHang(true);
+  const calls = ['pvc-h1', 'pvc-h2'].map((name) =>
+    csi.call('Controller', 'CreateVolume', { name, volume_capabilities: [MOUNT_RWO] }, { timeoutMs: 60_000 }).then(
+      () => 'ok' as const,
+      (err: ServiceError) => err.code,
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  p.child.kill('SIGTERM');
+  const codes = await Promise.all(calls);
+  const exit = await p.exited;
+  csi.close();
+  await sim.setHang(false);
+  // Cut by the server (CANCELLED) or by the connection closing under them (UNAVAILABLE): never left hanging.
+  for (const code of codes) expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE]).toContain(code);
+  expect(existsSync(socket)).toBe(false);
+  expect(exit).toEqual({ code: 0, signal: null });
+  expect(p.output()).toContain('shutdown grace expired: cancelling in-flight calls');
   expect(p.output()).toContain('"msg":"stopped"');
 }, 60_000);
