@@ -17,7 +17,7 @@ import { attachStorm, lifecycle, type StormFigures } from './controller-bench.js
 import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
 import { startBenchEnv, startCsiMode, type BenchEnv, type Running } from './env.js';
 import { nodeTimings } from './node-bench.js';
-import { parseBenchArgs, type BenchOptions } from './options.js';
+import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './options.js';
 import { driverOverhead, type OverheadFigures } from './overhead-bench.js';
 import { initClockTicks, rssMiB } from './proc.js';
 import { formatTable, type BenchResults } from './report.js';
@@ -135,7 +135,13 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
 }
 
 async function main(): Promise<void> {
-  const opts = parseBenchArgs(process.argv.slice(2));
+  let opts: BenchOptions;
+  try {
+    opts = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${BENCH_USAGE}\n`);
+    process.exit(2);
+  }
   const cleanups = new Cleanups();
   cleanups.installSignalHandlers();
   let failed = false;
