@@ -138,19 +138,31 @@ describe('controller under vCenter faults', () => {
   }, 60_000);
 
   test('vCenter hangs: calls end at their deadline, Identity answers, Probe not ready, automatic recovery', async () => {
+    const nodeId = (await admin.inventory.vms())[0]!.biosUuid!;
+    const volumeId = (await served.csi.call<{ volume: { volume_id: string } }>('Controller', 'CreateVolume', { name: 'pvc-hang-other', volume_capabilities: [MOUNT_RWO] })).volume.volume_id;
     await sim.setHang(true);
     try {
       const hung = await codeOf(served.csi.call('Controller', 'CreateVolume', { name: 'pvc-hang', volume_capabilities: [MOUNT_RWO] }, { timeoutMs: 1_500 }));
       expect(hung).toBe(GrpcCode.DEADLINE_EXCEEDED);
+      // Other RPCs end at their deadline too. A publish whose attach is still outstanding in vCenter keeps
+      // the volume's lock (CSI: one operation per volume), so a second operation on that volume is ABORTED.
+      const publish = await codeOf(served.csi.call('Controller', 'ControllerPublishVolume', { volume_id: volumeId, node_id: nodeId, volume_capability: MOUNT_RWO }, { timeoutMs: 1_500 }));
+      expect(publish).toBe(GrpcCode.DEADLINE_EXCEEDED);
+      const second = await codeOf(served.csi.call('Controller', 'ControllerUnpublishVolume', { volume_id: volumeId, node_id: nodeId }, { timeoutMs: 1_500 }));
+      expect([GrpcCode.ABORTED, GrpcCode.DEADLINE_EXCEEDED]).toContain(second);
+      const other = await codeOf(served.csi.call('Controller', 'DeleteVolume', { volume_id: '00000000-0000-0000-0000-000000000001' }, { timeoutMs: 1_500 }));
+      expect(other).toBe(GrpcCode.DEADLINE_EXCEEDED);
       const info = await served.csi.call<{ name: string }>('Identity', 'GetPluginInfo', {}, { timeoutMs: 2_000 });
       expect(info.name).toBe('csi.vsphere.vmware.com');
       expect(await probeReady(served.csi)).toBe(false);
-      // The server let go of the call that timed out.
-      expect(served.server.inFlight()).toBe(0);
     } finally {
       await sim.setHang(false);
     }
     expect(await probeReady(served.csi)).toBe(true);
+    // Once vCenter answers, the held work drains: no call is left running and the volume is free again.
+    for (let i = 0; i < 200 && served.server.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(served.server.inFlight()).toBe(0);
+    expect(await codeOf(served.csi.call('Controller', 'ControllerUnpublishVolume', { volume_id: volumeId, node_id: nodeId }, { timeoutMs: 15_000 }))).toBe('ok');
     const res = await served.csi.call<{ volume: { volume_id: string } }>('Controller', 'CreateVolume', { name: 'pvc-hang', volume_capabilities: [MOUNT_RWO] }, { timeoutMs: 15_000 });
     expect(await volumesNamed(admin, 'pvc-hang')).toEqual([res.volume.volume_id]);
   }, 60_000);
