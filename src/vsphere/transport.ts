@@ -4,7 +4,7 @@
  * default timeout), network-error classification, bounded retries for
  * idempotent reads, and the per-method request counter and observers.
  */
-import { fetch, type Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { Endpoint, RequestObserver, VsphereStats, XmlObject } from './api.js';
 import { VsphereConnectionError, VsphereFault, VsphereTimeoutError } from './faults.js';
 import { envelope, type SoapNamespace, type SoapValue } from './soap/envelope.js';
@@ -93,11 +93,11 @@ export class Transport {
     };
     if (cookie) headers.Cookie = `vmware_soap_session=${cookie}`;
     return this.withRetries(ENDPOINT_OF[ns], `${path} ${method}`, method, options, async (signal) => {
-      const res = await fetch(`${this.baseUrl}${path}`, { method: 'POST', headers, body: xml, signal, dispatcher: this.agent });
-      const text = await res.text();
-      if (res.status !== 200 && res.status !== 500) throw httpError(res.status, method, this.host);
-      const body = responseBody(parseXml(text), method, res.status);
-      return { body, setCookies: res.headers.getSetCookie() };
+      const res = await this.agent.request({ origin: this.baseUrl, path, method: 'POST', headers, body: xml, signal });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 && res.statusCode !== 500) throw httpError(res.statusCode, method, this.host);
+      const body = responseBody(parseXml(text), method, res.statusCode);
+      return { body, setCookies: setCookiesOf(res.headers) };
     });
   }
 
@@ -106,7 +106,7 @@ export class Transport {
     path: string,
     init: { query?: string; json?: unknown; headers?: Record<string, string> } & RequestOptions,
   ): Promise<RestResult> {
-    const url = `${this.baseUrl}${path}${init.query ? `?${init.query}` : ''}`;
+    const target = `${path}${init.query ? `?${init.query}` : ''}`;
     const headers: Record<string, string> = { Accept: 'application/json', ...init.headers };
     let body: string | undefined;
     if (init.json !== undefined) {
@@ -115,16 +115,16 @@ export class Transport {
     }
     const method = `${httpMethod} ${path}${init.query ? `?${init.query}` : ''}`;
     return this.withRetries('vapi', `${httpMethod} ${path.replace(/\/id:[^/]+/g, '/id:{id}')}`, method, init, async (signal) => {
-      const res = await fetch(url, { method: httpMethod, headers, body, signal, dispatcher: this.agent });
-      const text = await res.text();
-      if (res.status >= 502 && res.status <= 504) throw httpError(res.status, method, this.host);
+      const res = await this.agent.request({ origin: this.baseUrl, path: target, method: httpMethod, headers, body, signal });
+      const text = await res.body.text();
+      if (res.statusCode >= 502 && res.statusCode <= 504) throw httpError(res.statusCode, method, this.host);
       let value: unknown;
       try {
         value = text ? JSON.parse(text) : undefined;
       } catch {
         value = text;
       }
-      return { status: res.status, value, setCookies: res.headers.getSetCookie() };
+      return { status: res.statusCode, value, setCookies: setCookiesOf(res.headers) };
     });
   }
 
@@ -183,6 +183,12 @@ export class Transport {
   }
 }
 
+/** Set-Cookie values of a response (undici's request API gives a string or an array). */
+function setCookiesOf(headers: Record<string, string | string[] | undefined>): string[] {
+  const value = headers['set-cookie'];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 function timeoutError(method: string, host: string): VsphereTimeoutError {
   return new VsphereTimeoutError(`${method}: vCenter ${host} did not answer before the deadline`, { method });
 }
@@ -200,7 +206,7 @@ function httpError(status: number, method: string, host: string): Error {
 
 function classifyNetworkError(err: unknown, method: string, host: string): Error {
   let cause: unknown = err;
-  // undici wraps the socket error as TypeError('fetch failed', { cause }).
+  // undici may wrap the socket error (e.g. TypeError('fetch failed', { cause })): use the innermost cause.
   while (cause instanceof Error && cause.cause !== undefined && !(cause instanceof VsphereConnectionError)) cause = cause.cause;
   if (cause instanceof VsphereConnectionError) return cause;
   const code = (cause as { code?: string } | undefined)?.code ?? '';
