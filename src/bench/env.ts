@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCsiClient, type CsiClient } from '../csi/client.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.js';
-import { REGION_CATEGORY, startWorld, ZONE_CATEGORY, type World } from '../harness/world.js';
+import { startWorld, worldCsiConfig, type World } from '../harness/world.js';
 import { kubeletNode, vmwareProductSerial } from '../demo/node-objects.js';
 import { startMode, type ModeProcess } from '../demo/processes.js';
 import type { Cleanups } from './cleanups.js';
@@ -36,24 +36,6 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function csiConfig(world: World): string {
-  return [
-    '[Global]',
-    'cluster-id = "bench-cluster"',
-    '',
-    `[VirtualCenter "${world.sim.hostname}"]`,
-    `user = "${world.sim.username}"`,
-    `password = "${world.sim.password}"`,
-    `port = "${world.sim.port}"`,
-    `thumbprint = "${world.thumbprint}"`,
-    'datacenters = "DC0"',
-    '',
-    '[Labels]',
-    `topology-categories = "${REGION_CATEGORY},${ZONE_CATEGORY}"`,
-    '',
-  ].join('\n');
-}
-
 /** keepLogs() is asked at cleanup: after a failure the process logs say why, so the work dir stays. */
 export async function startBenchEnv(vmsPerPool: number, cleanups: Cleanups, keepLogs: () => boolean): Promise<BenchEnv> {
   const root = mkdtempSync(join(tmpdir(), 'vsphere-csi-bench-'));
@@ -67,7 +49,7 @@ export async function startBenchEnv(vmsPerPool: number, cleanups: Cleanups, keep
   cleanups.push('kube API server', () => kube.stop());
 
   const configPath = join(root, 'csi-vsphere.conf');
-  writeFileSync(configPath, csiConfig(world), { mode: 0o600 });
+  writeFileSync(configPath, worldCsiConfig(world, 'bench-cluster'), { mode: 0o600 });
   const kubeconfig = kube.writeKubeconfig(root);
   const logDir = join(root, 'logs');
   const deviceDir = join(root, 'by-id');

@@ -14,7 +14,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { createCsiClient, type CsiClient } from '../csi/client.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.js';
 import { hasCapSysResource, LoopLab, loopUnavailableReason, type LoopDisk } from '../harness/loop-lab.js';
-import { REGION_CATEGORY, startWorld, ZONE_CATEGORY, type World } from '../harness/world.js';
+import { startWorld, worldCsiConfig, ZONE_CATEGORY, type World } from '../harness/world.js';
 import { kubeletNode, UNINITIALIZED_TAINT, vmwareProductSerial } from './node-objects.js';
 import { startMode, waitReady, type ModeProcess } from './processes.js';
 import { StepRunner } from './steps.js';
@@ -27,24 +27,6 @@ const MOUNT_RWO = { mount: { fs_type: FS_TYPE }, access_mode: { mode: 'SINGLE_NO
 
 interface Cleanup {
   (): Promise<void>;
-}
-
-function csiConfig(world: World): string {
-  return [
-    '[Global]',
-    'cluster-id = "demo-cluster"',
-    '',
-    `[VirtualCenter "${world.sim.hostname}"]`,
-    `user = "${world.sim.username}"`,
-    `password = "${world.sim.password}"`,
-    `port = "${world.sim.port}"`,
-    `thumbprint = "${world.thumbprint}"`,
-    'datacenters = "DC0"',
-    '',
-    '[Labels]',
-    `topology-categories = "${REGION_CATEGORY},${ZONE_CATEGORY}"`,
-    '',
-  ].join('\n');
 }
 
 async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -87,7 +69,7 @@ async function main(): Promise<void> {
     }, (k) => `${k.url}, ${w.vms.length} nodes tainted ${UNINITIALIZED_TAINT}`);
 
     const configPath = join(root, 'csi-vsphere.conf');
-    writeFileSync(configPath, csiConfig(w), { mode: 0o600 });
+    writeFileSync(configPath, worldCsiConfig(w, 'demo-cluster'), { mode: 0o600 });
     const kubeconfig = kube.writeKubeconfig(root);
     const logDir = join(root, 'logs');
     mkdirSync(logDir);

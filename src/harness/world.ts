@@ -122,3 +122,22 @@ export async function startWorld(options: VcsimOptions & { zones?: number } = {}
     throw err;
   }
 }
+
+/** A csi-vsphere.conf for the modes under test: pinned thumbprint, the world's two tag categories. */
+export function worldCsiConfig(world: World, clusterId: string): string {
+  return [
+    '[Global]',
+    `cluster-id = "${clusterId}"`,
+    '',
+    `[VirtualCenter "${world.sim.hostname}"]`,
+    `user = "${world.sim.username}"`,
+    `password = "${world.sim.password}"`,
+    `port = "${world.sim.port}"`,
+    `thumbprint = "${world.thumbprint}"`,
+    'datacenters = "DC0"',
+    '',
+    '[Labels]',
+    `topology-categories = "${REGION_CATEGORY},${ZONE_CATEGORY}"`,
+    '',
+  ].join('\n');
+}
