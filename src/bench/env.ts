@@ -103,7 +103,7 @@ export async function startCsiMode(
   const args =
     mode === 'controller'
       ? ['controller', '--endpoint', endpoint, '--config', env.configPath]
-      : ['node', '--endpoint', endpoint, '--config', env.configPath, '--kubeconfig', env.kubeconfig, '--node-name', env.nodeName, '--device-dir', env.deviceDir, '--dmi-dir', env.dmiDir];
+      : ['node', '--endpoint', endpoint, '--config', env.configPath, '--kubeconfig', env.kubeconfig, '--node-name', env.nodeName, '--device-dir', env.deviceDir, '--dmi-dir', env.dmiDir, '--kubelet-root-dir', tmpdir() /* the node benchmark's loop labs live there */];
   const spawnedAt = performance.now();
   const proc = startMode(name, args, extraEnv, env.logDir);
   let stopped = false;

@@ -31,6 +31,8 @@ export interface CliOptions {
   nodeName?: string;
   deviceDir?: string;
   dmiDir?: string;
+  /** Kubelet root: node RPC paths must lie under it (node mode). */
+  kubeletRootDir?: string;
   maxVolumesPerNode?: number;
   /** Out-of-cluster kubeconfig; undefined = in-cluster. */
   kubeconfig?: string;
@@ -63,6 +65,7 @@ Flags (environment variable in brackets):
   --node-name <name>            this node's name, node mode [NODE_NAME]
   --device-dir <dir>            disk links, node mode [X_CSI_DEVICE_DIR] (default /dev/disk/by-id)
   --dmi-dir <dir>               DMI folder, node mode [X_CSI_DMI_DIR] (default /sys/class/dmi/id)
+  --kubelet-root-dir <dir>      node RPC paths must lie under it [X_CSI_KUBELET_ROOT_DIR] (default /var/lib/kubelet)
   --max-volumes-per-node <n>    reported volume limit, node mode [MAX_VOLUMES_PER_NODE] (default 59)
   --kubeconfig <file>           out-of-cluster Kubernetes access [KUBECONFIG]
   --output <text|json>          preflight report format (default text)
@@ -119,6 +122,7 @@ export function parseCli(argv: readonly string[], env: Env): CliOptions | 'help'
     nodeName: pick(values['node-name'], 'NODE_NAME'),
     deviceDir: pick(values['device-dir'], 'X_CSI_DEVICE_DIR'),
     dmiDir: pick(values['dmi-dir'], 'X_CSI_DMI_DIR'),
+    kubeletRootDir: pick(values['kubelet-root-dir'], 'X_CSI_KUBELET_ROOT_DIR'),
     maxVolumesPerNode: parseIntFlag(pick(values['max-volumes-per-node'], 'MAX_VOLUMES_PER_NODE'), '--max-volumes-per-node', 0, 10_000),
     kubeconfig: pick(values.kubeconfig, 'KUBECONFIG'),
     output: oneOf(values.output ?? 'text', '--output', ['text', 'json'] as const),
@@ -139,6 +143,7 @@ function parse(argv: readonly string[]) {
       'node-name': { type: 'string' },
       'device-dir': { type: 'string' },
       'dmi-dir': { type: 'string' },
+      'kubelet-root-dir': { type: 'string' },
       'max-volumes-per-node': { type: 'string' },
       kubeconfig: { type: 'string' },
       output: { type: 'string' },

@@ -75,6 +75,9 @@ async function main(): Promise<void> {
     mkdirSync(logDir);
     const nodeName = 'k8s-node-0';
     const nodeVm = w.vms[0]!;
+    // Node RPC paths must lie under the kubelet root; the demo's lives in its work dir.
+    const kubeletRoot = join(root, 'kubelet');
+    mkdirSync(kubeletRoot);
     const deviceDir = join(root, 'by-id');
     const dmiDir = join(root, 'dmi');
     mkdirSync(deviceDir);
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
       const controller = startMode('controller', ['controller', '--endpoint', controllerEndpoint, '--config', configPath], {}, logDir);
       const node = startMode(
         'node',
-        ['node', '--endpoint', nodeEndpoint, '--config', configPath, '--kubeconfig', kubeconfig, '--node-name', nodeName, '--device-dir', deviceDir, '--dmi-dir', dmiDir],
+        ['node', '--endpoint', nodeEndpoint, '--config', configPath, '--kubeconfig', kubeconfig, '--node-name', nodeName, '--device-dir', deviceDir, '--dmi-dir', dmiDir, '--kubelet-root-dir', kubeletRoot],
         {},
         logDir,
       );
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
     if (loopSkip) {
       steps.note(`node half skipped: ${loopSkip}; NodeStage/NodePublish need a real block device`);
     } else {
-      const lab = await LoopLab.create('demo');
+      const lab = await LoopLab.create('demo', kubeletRoot);
       cleanups.push(() => lab.destroy());
       const staging = lab.path('staging');
       const target = lab.path('pods', 'web-0', 'volumes', 'data');

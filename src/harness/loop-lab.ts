@@ -46,8 +46,8 @@ export class LoopLab {
     readonly dmiDir: string,
   ) {}
 
-  static async create(name: string): Promise<LoopLab> {
-    const root = await mkdtemp(join(tmpdir(), `csi-node-${name}-`));
+  static async create(name: string, parentDir: string = tmpdir()): Promise<LoopLab> {
+    const root = await mkdtemp(join(parentDir, `csi-node-${name}-`));
     const lab = new LoopLab(root, join(root, 'by-id'), join(root, 'dmi'));
     await mkdir(lab.byIdDir);
     await mkdir(lab.dmiDir);

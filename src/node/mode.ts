@@ -13,6 +13,7 @@ import type { TopologySource } from './info.js';
 import { readNodeLabels } from './labels-config.js';
 import { createNodeOs, DEFAULT_DEVICE_DIR } from './os/index.js';
 import { missingTools } from './os/tools.js';
+import { DEFAULT_KUBELET_ROOT } from './path-root.js';
 import { createNodeService } from './service.js';
 
 /**
@@ -53,6 +54,7 @@ export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<Mo
     os: createNodeOs({ deviceDir }),
     nodeName,
     ...(opts.dmiDir ? { dmiDir: opts.dmiDir } : {}),
+    pathRoot: opts.kubeletRootDir ?? DEFAULT_KUBELET_ROOT,
     ...(opts.maxVolumesPerNode !== undefined ? { maxVolumesPerNode: opts.maxVolumesPerNode } : {}),
     ...(topology ? { topology } : {}),
   });

@@ -9,10 +9,10 @@ import { InFlightLocks } from '../csi/locks.js';
 import { validateCapacityRange } from '../csi/validate.js';
 import type { NodeOs } from './os/index.js';
 import { expandVolume } from './expand.js';
-import { canonicalPath } from './fs-util.js';
+import { pathUnderRoot } from './path-root.js';
 import { DEFAULT_DMI_DIR, DEFAULT_MAX_VOLUMES_PER_NODE, nodeCapabilities, nodeInfo, type TopologySource } from './info.js';
 import { publishVolume, unpublishVolume } from './publish.js';
-import { optionalAccessKind, requireCapability, requireDiskUuid, requirePath, requireVolumeId } from './requests.js';
+import { optionalAccessKind, requireCapability, requireDiskUuid, requireVolumeId } from './requests.js';
 import { diskNotFound, stageVolume, unstageVolume } from './stage.js';
 import { volumeStats } from './stats.js';
 
@@ -27,6 +27,12 @@ export interface NodeServiceOptions {
   topology?: TopologySource;
   /** Shared with other services in the process when they lock the same volume ids. */
   locks?: InFlightLocks;
+  /**
+   * Every staging/target/volume path must lie under this folder (the kubelet
+   * root), before and after resolving symlinks: the plugin runs as root and
+   * unmounts what it is told to. Undefined = no restriction (library use).
+   */
+  pathRoot?: string;
 }
 
 type Request = Record<string, unknown>;
@@ -36,6 +42,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
   const dmiDir = options.dmiDir ?? DEFAULT_DMI_DIR;
   const maxVolumes = options.maxVolumesPerNode ?? DEFAULT_MAX_VOLUMES_PER_NODE;
   const locks = options.locks ?? new InFlightLocks('volume');
+  const nodePath = pathUnderRoot(options.pathRoot);
   const missing = (diskUUID: string): Error => diskNotFound(diskUUID, os.deviceLink(diskUUID), nodeName);
 
   /** Run under the volume's in-flight lock (the server already logs the volume id). */
@@ -55,7 +62,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeStageVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const stagingPath = await canonicalPath(requirePath(request.staging_target_path, 'staging_target_path'));
+      const stagingPath = await nodePath(request.staging_target_path, 'staging_target_path');
       const capability = requireCapability(request.volume_capability);
       const diskUUID = requireDiskUuid(request.publish_context);
       await locked(request, (volumeId) =>
@@ -66,17 +73,17 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeUnstageVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const stagingPath = await canonicalPath(requirePath(request.staging_target_path, 'staging_target_path'));
+      const stagingPath = await nodePath(request.staging_target_path, 'staging_target_path');
       await locked(request, (volumeId) => unstageVolume(os, volumeId, stagingPath, ctx.log));
       return {};
     },
 
     async NodePublishVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const targetPath = await canonicalPath(requirePath(request.target_path, 'target_path'));
+      const targetPath = await nodePath(request.target_path, 'target_path');
       const capability = requireCapability(request.volume_capability);
       // We advertise STAGE_UNSTAGE_VOLUME, so a filesystem volume must come from its staging path.
-      const stagingPath = capability.kind === 'mount' ? await canonicalPath(requirePath(request.staging_target_path, 'staging_target_path')) : undefined;
+      const stagingPath = capability.kind === 'mount' ? await nodePath(request.staging_target_path, 'staging_target_path') : undefined;
       const diskUUID = capability.kind === 'block' ? requireDiskUuid(request.publish_context) : undefined;
       const readonly = request.readonly === true;
       await locked(request, (volumeId) =>
@@ -87,14 +94,14 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeUnpublishVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const targetPath = await canonicalPath(requirePath(request.target_path, 'target_path'));
+      const targetPath = await nodePath(request.target_path, 'target_path');
       await locked(request, () => unpublishVolume(os, targetPath, ctx.log));
       return {};
     },
 
     async NodeExpandVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const volumePath = await canonicalPath(requirePath(request.volume_path, 'volume_path'));
+      const volumePath = await nodePath(request.volume_path, 'volume_path');
       const range = validateCapacityRange(request.capacity_range);
       const accessKind = optionalAccessKind(request.volume_capability, 'volume_capability');
       const capacity = await locked(request, (volumeId) =>
@@ -105,7 +112,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeGetVolumeStats(request: Request) {
       requireVolumeId(request.volume_id);
-      const volumePath = await canonicalPath(requirePath(request.volume_path, 'volume_path'));
+      const volumePath = await nodePath(request.volume_path, 'volume_path');
       // Stats only read: they take no lock, so a long resize never blocks kubelet's metrics loop.
       return volumeStats(os, request.volume_id as string, volumePath);
     },

@@ -67,7 +67,7 @@ describeDevices('node killed between mkfs and mount', () => {
     const marker = lab.path('mount-reached');
     const endpoint = `unix://${lab.path('node.sock')}`;
     const staging = lab.path('staging');
-    const args = ['node', '--endpoint', endpoint, '--node-name', 'crash-node', '--device-dir', lab.byIdDir, '--dmi-dir', lab.dmiDir, '--config', lab.path('none.conf')];
+    const args = ['node', '--endpoint', endpoint, '--node-name', 'crash-node', '--device-dir', lab.byIdDir, '--dmi-dir', lab.dmiDir, '--kubelet-root-dir', lab.root, '--config', lab.path('none.conf')];
     const request = {
       volume_id: 'crash-vol',
       publish_context: { diskUUID: disk.uuid },

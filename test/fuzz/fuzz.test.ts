@@ -93,7 +93,7 @@ beforeAll(async () => {
   const cEndpoint = `unix://${join(work, 'controller.sock')}`;
   const nEndpoint = `unix://${join(work, 'node.sock')}`;
   controller = spawnDriver(main, ['controller', '--endpoint', cEndpoint, '--config', join(work, 'csi-vsphere.conf')], { LOG_LEVEL: 'warn' });
-  node = spawnDriver(main, ['node', '--endpoint', nEndpoint, '--node-name', 'fuzz-node', '--device-dir', join(work, 'by-id'), '--dmi-dir', join(work, 'dmi'), '--config', join(work, 'none.conf')], {
+  node = spawnDriver(main, ['node', '--endpoint', nEndpoint, '--node-name', 'fuzz-node', '--device-dir', join(work, 'by-id'), '--dmi-dir', join(work, 'dmi'), '--kubelet-root-dir', join(work, 'scratch'), '--config', join(work, 'none.conf')], {
     LOG_LEVEL: 'warn',
   });
   await Promise.all([waitReady(cEndpoint, controller), waitReady(nEndpoint, node)]);
@@ -216,5 +216,12 @@ describe(`fuzz (seed ${SEED})`, () => {
     await nodeCsi.call('Node', 'NodeUnpublishVolume', { volume_id: 'fuzz-vol', target_path: join(ctx.root, 'target-0') });
     const { readFileSync } = await import('node:fs');
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(work);
+    // A real mount point outside the kubelet root is refused, not unmounted.
+    const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
+    for (const target of ['/proc', '/dev/shm', join(ctx.root, '..', '..', 'x')]) {
+      const err = await nodeCsi.call('Node', 'NodeUnpublishVolume', { volume_id: 'fuzz-vol', target_path: target }).then(() => undefined, (e: { code?: number }) => e);
+      expect(err?.code).toBe(3); // INVALID_ARGUMENT
+    }
+    expect(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length).toBe(mountsBefore);
   }, 180_000);
 });

@@ -150,7 +150,7 @@ describe('node /metrics', () => {
     mkdirSync(join(dir, 'dmi'));
     writeFileSync(join(dir, 'dmi', 'product_serial'), 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6\n');
     const endpoint = `unix://${join(dir, 'csi.sock')}`;
-    const proc = spawnDriver(main, ['node', '--endpoint', endpoint, '--node-name', 'worker-1', '--device-dir', join(dir, 'by-id'), '--dmi-dir', join(dir, 'dmi'), '--config', join(dir, 'none.conf')], {
+    const proc = spawnDriver(main, ['node', '--endpoint', endpoint, '--node-name', 'worker-1', '--device-dir', join(dir, 'by-id'), '--dmi-dir', join(dir, 'dmi'), '--kubelet-root-dir', dir, '--config', join(dir, 'none.conf')], {
       X_CSI_METRICS_PORT: '0',
     });
     procs.push(proc);

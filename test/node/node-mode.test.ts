@@ -59,7 +59,7 @@ describeDevices('vsphere-csi node (compiled, as a process)', () => {
     const socket = lab.path('csi.sock');
     child = spawn(
       process.execPath,
-      [main, 'node', '--endpoint', `unix://${socket}`, '--device-dir', lab.byIdDir, '--dmi-dir', lab.dmiDir, '--config', config, '--kubeconfig', kube.writeKubeconfig(lab.root)],
+      [main, 'node', '--endpoint', `unix://${socket}`, '--device-dir', lab.byIdDir, '--dmi-dir', lab.dmiDir, '--kubelet-root-dir', lab.root, '--config', config, '--kubeconfig', kube.writeKubeconfig(lab.root)],
       { env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NAME: 'worker-1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
