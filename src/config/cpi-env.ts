@@ -6,9 +6,9 @@
  * (replaces) a vCenter.
  */
 import type { RawCpi } from './cpi-source.js';
-import { envVCenters, type Settings } from './csi-sections.js';
+import { applyEnvTable, envVCenters, LABEL_ENV, type EnvTable } from './csi-sections.js';
 
-const GLOBAL_ENV: Array<[string, string]> = [
+const GLOBAL_ENV: EnvTable = [
   ['VSPHERE_VCENTER', 'server'],
   ['VSPHERE_VCENTER_PORT', 'port'],
   ['VSPHERE_USER', 'user'],
@@ -28,12 +28,7 @@ const GLOBAL_ENV: Array<[string, string]> = [
   ['VSPHERE_CPI_NODE_DELETION', 'node-deletion'],
 ];
 
-const LABEL_ENV: Array<[string, string]> = [
-  ['VSPHERE_LABEL_REGION', 'region'],
-  ['VSPHERE_LABEL_ZONE', 'zone'],
-];
-
-const NODES_ENV: Array<[string, string]> = [
+const NODES_ENV: EnvTable = [
   ['VSPHERE_NODES_INTERNAL_NETWORK_SUBNET_CIDR', 'internal-network-subnet-cidr'],
   ['VSPHERE_NODES_EXTERNAL_NETWORK_SUBNET_CIDR', 'external-network-subnet-cidr'],
   ['VSPHERE_NODES_INTERNAL_VM_NETWORK_NAME', 'internal-vm-network-name'],
@@ -43,17 +38,10 @@ const NODES_ENV: Array<[string, string]> = [
   ['VSPHERE_NODES_EXCLUDE_EXTERNAL_NETWORK_SUBNET_CIDR', 'exclude-external-network-subnet-cidr'],
 ];
 
-function apply(env: NodeJS.ProcessEnv, table: Array<[string, string]>, into: Settings): void {
-  for (const [name, key] of table) {
-    const v = env[name];
-    if (v !== undefined && v !== '') into.set(key, { value: v, where: `environment ${name}` });
-  }
-}
-
 export function applyCpiEnv(raw: RawCpi, env: NodeJS.ProcessEnv): void {
-  apply(env, GLOBAL_ENV, raw.global);
-  apply(env, LABEL_ENV, raw.labels);
-  apply(env, NODES_ENV, raw.nodes);
+  applyEnvTable(env, GLOBAL_ENV, raw.global);
+  applyEnvTable(env, LABEL_ENV, raw.labels);
+  applyEnvTable(env, NODES_ENV, raw.nodes);
   const extra = { ROUNDTRIP: 'soap-roundtrip-count', CAFILE: 'ca-file', THUMBPRINT: 'thumbprint' };
   for (const [vc, host] of envVCenters(env, extra)) {
     vc.values.set('server', { value: host, where: vc.label });

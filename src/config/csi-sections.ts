@@ -105,10 +105,36 @@ export function collectCsiSections(sections: IniSection[], diag: Diagnostics): R
 
 const envWhere = (name: string): string => `environment ${name}`;
 
-function setFromEnv(env: NodeJS.ProcessEnv, name: string, into: Settings, key: string): void {
-  const v = env[name];
-  if (v !== undefined && v !== '') into.set(key, { value: v, where: envWhere(name) });
+/** Environment variable → raw key; a set, non-empty variable overrides the key, named as its source. */
+export type EnvTable = ReadonlyArray<readonly [string, string]>;
+
+export function applyEnvTable(env: NodeJS.ProcessEnv, table: EnvTable, into: Settings): void {
+  for (const [name, key] of table) {
+    const v = env[name];
+    if (v !== undefined && v !== '') into.set(key, { value: v, where: envWhere(name) });
+  }
 }
+
+const GLOBAL_ENV: EnvTable = [
+  ['VSPHERE_VCENTER', 'vcenterip'],
+  ['VSPHERE_VCENTER_PORT', 'port'],
+  ['VSPHERE_USER', 'user'],
+  ['VSPHERE_PASSWORD', 'password'],
+  ['VSPHERE_DATACENTER', 'datacenters'],
+  ['VSPHERE_INSECURE', 'insecure-flag'],
+  // Our additions (the CPI reads these names too).
+  ['VSPHERE_CAFILE', 'ca-file'],
+  ['VSPHERE_THUMBPRINT', 'thumbprint'],
+];
+export const LABEL_ENV: EnvTable = [
+  ['VSPHERE_LABEL_REGION', 'region'],
+  ['VSPHERE_LABEL_ZONE', 'zone'],
+];
+const SNAPSHOT_ENV: EnvTable = [
+  ['GLOBAL_MAX_SNAPSHOTS_PER_BLOCK_VOLUME', 'global-max-snapshots-per-block-volume'],
+  ['GRANULAR_MAX_SNAPSHOTS_PER_BLOCK_VOLUME_VSAN', 'granular-max-snapshots-per-block-volume-vsan'],
+  ['GRANULAR_MAX_SNAPSHOTS_PER_BLOCK_VOLUME_VVOL', 'granular-max-snapshots-per-block-volume-vvol'],
+];
 
 /**
  * The reference's FromEnv: VSPHERE_* values override [Global] (and [Labels],
@@ -117,21 +143,9 @@ function setFromEnv(env: NodeJS.ProcessEnv, name: string, into: Settings, key: s
  * section that sets its own user keeps it: only inherited values change.
  */
 export function applyCsiEnv(raw: RawCsi, env: NodeJS.ProcessEnv): void {
-  setFromEnv(env, 'VSPHERE_VCENTER', raw.global, 'vcenterip');
-  setFromEnv(env, 'VSPHERE_VCENTER_PORT', raw.global, 'port');
-  setFromEnv(env, 'VSPHERE_USER', raw.global, 'user');
-  setFromEnv(env, 'VSPHERE_PASSWORD', raw.global, 'password');
-  setFromEnv(env, 'VSPHERE_DATACENTER', raw.global, 'datacenters');
-  setFromEnv(env, 'VSPHERE_INSECURE', raw.global, 'insecure-flag');
-  // Our additions (the CPI reads these names too).
-  setFromEnv(env, 'VSPHERE_CAFILE', raw.global, 'ca-file');
-  setFromEnv(env, 'VSPHERE_THUMBPRINT', raw.global, 'thumbprint');
-  setFromEnv(env, 'VSPHERE_LABEL_REGION', raw.labels, 'region');
-  setFromEnv(env, 'VSPHERE_LABEL_ZONE', raw.labels, 'zone');
-  setFromEnv(env, 'GLOBAL_MAX_SNAPSHOTS_PER_BLOCK_VOLUME', raw.snapshot, 'global-max-snapshots-per-block-volume');
-  setFromEnv(env, 'GRANULAR_MAX_SNAPSHOTS_PER_BLOCK_VOLUME_VSAN', raw.snapshot, 'granular-max-snapshots-per-block-volume-vsan');
-  setFromEnv(env, 'GRANULAR_MAX_SNAPSHOTS_PER_BLOCK_VOLUME_VVOL', raw.snapshot, 'granular-max-snapshots-per-block-volume-vvol');
-
+  applyEnvTable(env, GLOBAL_ENV, raw.global);
+  applyEnvTable(env, LABEL_ENV, raw.labels);
+  applyEnvTable(env, SNAPSHOT_ENV, raw.snapshot);
   for (const [vc, host] of envVCenters(env)) {
     raw.vcenters.set(host, vc);
   }
@@ -156,7 +170,7 @@ export function envVCenters(env: NodeJS.ProcessEnv, extraSuffixes: Record<string
     if (!host) continue;
     const id = name.slice('VSPHERE_VCENTER_'.length);
     const values: Settings = new Map();
-    for (const [suffix, key] of Object.entries(suffixes)) setFromEnv(env, `VCENTER_${id}_${suffix}`, values, key);
+    applyEnvTable(env, Object.entries(suffixes).map(([suffix, key]) => [`VCENTER_${id}_${suffix}`, key] as const), values);
     out.push([{ label: envWhere(name), values }, host]);
   }
   return out;
