@@ -17,17 +17,15 @@ import { DEFAULT_KUBELET_ROOT } from './path-root.js';
 import { createNodeService } from './service.js';
 
 /**
- * In-cluster credentials, else a kubeconfig file; undefined when neither
- * exists. @kubernetes/client-node costs ~80 MB of RSS once imported, so it
- * is loaded only when there is a cluster to talk to.
+ * The shared loader (--kubeconfig, which args.ts already fills from
+ * KUBECONFIG, else in-cluster), or undefined when there is no cluster to
+ * talk to. @kubernetes/client-node costs ~80 MB of RSS once imported, so
+ * ../kube/client.js is imported only past that check.
  */
 async function loadKubeConfig(opts: ModeOptions): Promise<KubeConfig | undefined> {
   if (!opts.kubeconfig && !opts.env.KUBERNETES_SERVICE_HOST) return undefined;
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromCluster();
-  return kc;
+  const { loadKubeConfig: load } = await import('../kube/client.js');
+  return load(opts.kubeconfig);
 }
 
 export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<ModeHandle> {
