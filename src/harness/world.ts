@@ -3,7 +3,7 @@
  * demo and the benchmarks: one region tag on the datacenter, one zone tag on
  * each cluster (categories created through the real vAPI REST endpoint), a
  * datastore shared by every host plus one datastore local to each zone, and
- * every VM with disk.EnableUUID=TRUE. Also reads the simulator's certificate
+ * every VM with disk.EnableUUID=TRUE (but the last `vmsWithoutEnableUuid`). Also reads the simulator's certificate
  * fingerprint so the driver can pin it (TLS verified, not skipped).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,9 +52,15 @@ export function fetchThumbprint(host: string, port: number): Promise<string> {
   });
 }
 
-export async function startWorld(options: VcsimOptions & { zones?: number } = {}): Promise<World> {
-  const zoneCount = options.zones ?? 2;
-  const sim = await startVcsim({ clusters: zoneCount, hostsPerCluster: 2, vmsPerPool: 2, datastores: 1, standaloneHosts: 0, ...options });
+export interface WorldOptions extends VcsimOptions {
+  zones?: number;
+  /** The last N VMs (by name) keep disk.EnableUUID unset, as an admin may forget it (default 0). */
+  vmsWithoutEnableUuid?: number;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const { zones: zoneCount = 2, vmsWithoutEnableUuid = 0, ...vcsimOptions } = options;
+  const sim = await startVcsim({ clusters: zoneCount, hostsPerCluster: 2, vmsPerPool: 2, datastores: 1, standaloneHosts: 0, ...vcsimOptions });
   const dirs: string[] = [];
   let client: VsphereClient | undefined;
   try {
@@ -74,7 +80,7 @@ export async function startWorld(options: VcsimOptions & { zones?: number } = {}
     // Tools would report them (the simulator's SET.guest.* extraConfig convention).
     for (const [i, vm] of vms.entries()) {
       await client.inventory.setExtraConfig(vm.ref, {
-        'disk.EnableUUID': 'TRUE',
+        ...(i < vms.length - vmsWithoutEnableUuid ? { 'disk.EnableUUID': 'TRUE' } : {}),
         'SET.guest.hostName': `k8s-node-${i}`,
         // 200 per /24 keeps the last octet valid for large worlds (the CPI benchmark uses 500 VMs).
         'SET.guest.ipAddress': `10.20.${Math.floor(i / 200)}.${10 + (i % 200)}`,
