@@ -4,10 +4,11 @@
  * simulator's certificate, and helpers to start the driver's modes as real
  * processes of dist/main.js and time them to their first successful Probe.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCsiClient, type CsiClient } from '../csi/client.js';
+import { waitProbeReady } from '../harness/probe.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.js';
 import { startWorld, worldCsiConfig, type World } from '../harness/world.js';
 import { kubeletNode, vmwareProductSerial } from '../demo/node-objects.js';
@@ -63,30 +64,6 @@ export async function startBenchEnv(vmsPerPool: number, cleanups: Cleanups, keep
   return { world, kube, root, logDir, configPath, kubeconfig, deviceDir, dmiDir, nodeName };
 }
 
-/**
- * Polls for the socket file every 2 ms, then Probe with a fresh client each
- * try: a grpc-js channel that once failed to connect backs off for a second,
- * which would blur a start-up figure.
- */
-async function waitProbe(endpoint: string, socketPath: string, proc: ModeProcess, spawnedAt: number, timeoutMs = 60_000): Promise<number> {
-  for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with ${proc.child.exitCode}; see ${proc.logFile}`);
-    if (performance.now() - spawnedAt > timeoutMs) throw new Error(`${proc.name} not ready after ${timeoutMs} ms; see ${proc.logFile}`);
-    if (existsSync(socketPath)) {
-      const client = createCsiClient(endpoint);
-      try {
-        const res = await client.call<{ ready?: { value?: boolean } | null }>('Identity', 'Probe', {}, { timeoutMs: 5000 });
-        if (res.ready?.value !== false) return performance.now() - spawnedAt;
-      } catch {
-        // listening not yet
-      } finally {
-        client.close();
-      }
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 let serial = 0;
 
 /** Starts a CSI mode (controller or node) and waits for Probe; registered for cleanup. */
@@ -98,14 +75,19 @@ export async function startCsiMode(
 ): Promise<Running> {
   const name = `${mode}-${++serial}`;
   const dir = join(env.root, name);
-  const socketPath = join(dir, 'csi.sock');
-  const endpoint = `unix://${socketPath}`;
+  const endpoint = `unix://${join(dir, 'csi.sock')}`;
   const args =
     mode === 'controller'
       ? ['controller', '--endpoint', endpoint, '--config', env.configPath]
       : ['node', '--endpoint', endpoint, '--config', env.configPath, '--kubeconfig', env.kubeconfig, '--node-name', env.nodeName, '--device-dir', env.deviceDir, '--dmi-dir', env.dmiDir, '--kubelet-root-dir', tmpdir() /* the node benchmark's loop labs live there */];
   const spawnedAt = performance.now();
   const proc = startMode(name, args, extraEnv, env.logDir);
+  const ready = waitProbeReady(endpoint, {
+    timeoutMs: 60_000,
+    pollMs: 2,
+    dead: () => (proc.child.exitCode !== null ? `${proc.name} exited with ${proc.child.exitCode}; see ${proc.logFile}` : undefined),
+    describe: () => `see ${proc.logFile}`,
+  });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -115,7 +97,8 @@ export async function startCsiMode(
   };
   const client = createCsiClient(endpoint);
   cleanups.push(name, stop);
-  const startupMs = await waitProbe(endpoint, socketPath, proc, spawnedAt);
+  await ready;
+  const startupMs = performance.now() - spawnedAt;
   return { proc, endpoint, client, startupMs, stop };
 }
 

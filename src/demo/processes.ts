@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCsiClient } from '../csi/client.js';
+import { waitProbeReady } from '../harness/probe.js';
 import { repoRoot } from '../harness/vcsim-build.js';
 
 /** The compiled entry point (also when this module runs from src/ under ts-jest). */
@@ -56,25 +56,12 @@ function logTail(file: string): string {
   }
 }
 
-/** Polls Identity.Probe until ready (start-up is a one-off wait, not a task wait). */
+/** Waits for Probe ready; a process that exits first fails with its last log lines. */
 export async function waitReady(endpoint: string, proc: ModeProcess, timeoutMs = 30_000): Promise<number> {
-  const started = Date.now();
-  const client = createCsiClient(endpoint);
-  try {
-    for (;;) {
-      if (proc.child.exitCode !== null) {
-        throw new Error(`${proc.name} exited with ${proc.child.exitCode}; last log lines:\n${logTail(proc.logFile)}`);
-      }
-      try {
-        const res = await client.call<{ ready?: { value?: boolean } | null }>('Identity', 'Probe', {}, { timeoutMs: 2000 });
-        if (res.ready?.value !== false) return Date.now() - started;
-      } catch {
-        // socket not there yet
-      }
-      if (Date.now() - started > timeoutMs) throw new Error(`${proc.name} not ready after ${timeoutMs} ms; see ${proc.logFile}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    client.close();
-  }
+  const ms = await waitProbeReady(endpoint, {
+    timeoutMs,
+    dead: () => (proc.child.exitCode !== null ? `${proc.name} exited with ${proc.child.exitCode}; last log lines:\n${logTail(proc.logFile)}` : undefined),
+    describe: () => `${proc.name}; last log lines:\n${logTail(proc.logFile)}`,
+  });
+  return Math.round(ms);
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createCsiClient } from '../../src/csi/client.js';
+import { waitProbeReady } from '../../src/harness/probe.js';
 import type { Vcsim } from '../../src/harness/vcsim.js';
 
 export interface DriverProcess {
@@ -64,25 +64,13 @@ export function spawnDriver(main: string, args: string[], env: Record<string, st
   return proc;
 }
 
-/** Polls Probe until it answers ready (start-up is a one-off wait). */
+/** Waits for Probe ready; a process that exits first fails with its output. */
 export async function waitReady(endpoint: string, proc: DriverProcess, timeoutMs = 30_000): Promise<void> {
-  const client = createCsiClient(endpoint);
-  const started = Date.now();
-  try {
-    for (;;) {
-      if (proc.child.exitCode !== null) throw new Error(`driver exited with ${proc.child.exitCode}:\n${proc.output().slice(-3000)}`);
-      try {
-        const res = await client.call<{ ready?: { value?: boolean } | null }>('Identity', 'Probe', {}, { timeoutMs: 3000 });
-        if (res.ready?.value !== false) return;
-      } catch {
-        // socket not there yet
-      }
-      if (Date.now() - started > timeoutMs) throw new Error(`driver not ready after ${timeoutMs} ms:\n${proc.output().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    client.close();
-  }
+  await waitProbeReady(endpoint, {
+    timeoutMs,
+    dead: () => (proc.child.exitCode !== null ? `driver exited with ${proc.child.exitCode}:\n${proc.output().slice(-3000)}` : undefined),
+    describe: () => proc.output().slice(-3000),
+  });
 }
 
 /** Resident set size (KiB) and number of open fds of a live process. */
