@@ -10,9 +10,8 @@
  * we ask it for a made-up id first and skip the check when it says yes,
  * rather than report a pass nobody verified.
  */
-import type { BatchResult, MoRef, VsphereClientOptions } from '../vsphere/api.js';
+import type { BatchResult, EntityPrivileges, MoRef, PrivilegeQuery, VsphereClient } from '../vsphere/api.js';
 import { refKey } from '../vsphere/api.js';
-import { hasPrivilegesOnEntities, type EntityPrivileges, type PrivilegeQuery } from '../vsphere/privileges.js';
 import { fail, pass, skip, warn, type CheckResult } from './types.js';
 
 const NAME = 'vcenter-privileges';
@@ -71,7 +70,7 @@ export function evaluatePrivileges(reqs: PrivilegeRequirement[], answers: Entity
   return pass(NAME, `all ${checked} required privilege grants present`);
 }
 
-export async function checkPrivileges(options: VsphereClientOptions, targets: PrivilegeTargets, timeoutMs: number): Promise<CheckResult> {
+export async function checkPrivileges(client: VsphereClient, targets: PrivilegeTargets, timeoutMs: number): Promise<CheckResult> {
   const reqs = requiredPrivileges(targets);
   const queries: PrivilegeQuery[] = [
     { entities: [targets.root.ref], privIds: [CANARY_PRIVILEGE] },
@@ -79,7 +78,7 @@ export async function checkPrivileges(options: VsphereClientOptions, targets: Pr
   ];
   let answers: BatchResult<EntityPrivileges[]>[];
   try {
-    answers = await hasPrivilegesOnEntities(options, queries, { signal: AbortSignal.timeout(timeoutMs) });
+    answers = await client.session.hasPrivilegesOnEntities(queries, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const what = (err as { faultType?: string }).faultType ?? (err instanceof Error ? err.message : String(err));
     return fail(NAME, `AuthorizationManager.HasPrivilegeOnEntities failed: ${what}`, 'grant the user System.View on the root vCenter Server (ReadOnly role) so it can read its own privileges');

@@ -107,7 +107,7 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
     const root = topo.ancestors.find((o) => o.parent === undefined);
     const privileges = root
       ? await checkPrivileges(
-          clientOptions,
+          client,
           {
             root: { ref: root.ref, name: 'root folder' },
             nodeVms: nodeVms.map((v) => ({ ref: v.ref, name: v.name })),

@@ -302,3 +302,15 @@ export interface VmDisks {
   biosUuid?: string;
   disks: VmDisk[];
 }
+
+/** One HasPrivilegeOnEntities question: these privileges on these entities. */
+export interface PrivilegeQuery {
+  entities: MoRef[];
+  privIds: string[];
+}
+
+export interface EntityPrivileges {
+  entity: MoRef;
+  /** privilege id → granted */
+  granted: Map<string, boolean>;
+}

@@ -37,6 +37,8 @@ import type {
   Tag,
   VmDisk,
   VmDisks,
+  PrivilegeQuery,
+  EntityPrivileges,
 } from './api-types.js';
 
 export type * from './api-types.js';
@@ -90,6 +92,11 @@ export interface SessionControl {
   isSessionActive(sessionKey: string, userName: string, options?: CallOptions): Promise<boolean>;
   /** ServiceInstance.CurrentTime: the cheap call used for keep-alive and health probes. */
   currentTime(options?: CallOptions): Promise<Date>;
+  /**
+   * AuthorizationManager.HasPrivilegeOnEntities for this session's own user, one request per query
+   * (answers at the query's index; a query vCenter refuses, e.g. an unknown privilege id, fails alone).
+   */
+  hasPrivilegesOnEntities(queries: PrivilegeQuery[], options?: CallOptions): Promise<BatchResult<EntityPrivileges[]>[]>;
 }
 
 // ---------------------------------------------------------------- inventory

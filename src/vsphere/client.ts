@@ -9,6 +9,7 @@ import { silentLogger } from '../log.js';
 import { CnsClient } from './cns.js';
 import { VsphereInventory } from './inventory.js';
 import { PbmClient } from './pbm.js';
+import { hasPrivilegesOnEntities } from './privileges.js';
 import { PropertyReader } from './property-collector.js';
 import { VimSession } from './session.js';
 import { childText, one, text } from './soap/decode.js';
@@ -64,6 +65,7 @@ export function createVsphereClient(options: VsphereClientOptions & InternalClie
       const body = await session.call('vim25', 'CurrentTime', { _this: moref({ type: 'ServiceInstance', value: 'ServiceInstance' }) }, { ...o, idempotent: true });
       return new Date(text(one(body, 'returnval')) ?? NaN);
     },
+    hasPrivilegesOnEntities: async (queries, o = {}) => hasPrivilegesOnEntities(session, await control.currentSessionKey(o), queries, o),
   };
 
   return {

@@ -20,6 +20,7 @@ export interface ServiceContent {
   searchIndex: MoRef;
   sessionManager: MoRef;
   taskManager: MoRef;
+  authorizationManager: MoRef;
   about: AboutInfo;
 }
 
@@ -202,6 +203,8 @@ function decodeServiceContent(v: ReturnType<typeof one>): ServiceContent {
     searchIndex: ref('searchIndex'),
     sessionManager: ref('sessionManager'),
     taskManager: ref('taskManager'),
+    // Only preflight's privilege check uses it; its well-known id stands in should a server leave it out.
+    authorizationManager: toMoRef(one(v, 'authorizationManager')) ?? { type: 'AuthorizationManager', value: 'AuthorizationManager' },
     about: {
       fullName: childText(about, 'fullName') ?? '',
       version: childText(about, 'version') ?? '',
@@ -215,11 +218,16 @@ function decodeServiceContent(v: ReturnType<typeof one>): ServiceContent {
 /** Awaits a shared promise, but lets this caller's signal end its own wait early. */
 export function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined, method: string, host: string): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new VsphereTimeoutError(`${method}: deadline passed before vCenter ${host} answered`, { method }));
+  return stopWaitingOnAbort(promise, signal, () => new VsphereTimeoutError(`${method}: deadline passed before vCenter ${host} answered`, { method }));
+}
+
+/** Awaits shared work until it settles or the signal aborts (rejecting with abortError()); the work itself runs on. */
+export function stopWaitingOnAbort<T>(work: Promise<T>, signal: AbortSignal, abortError: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new VsphereTimeoutError(`${method}: deadline passed before vCenter ${host} answered`, { method }));
+    const onAbort = (): void => reject(abortError());
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
+    work.then(
       (v) => {
         signal.removeEventListener('abort', onAbort);
         resolve(v);

@@ -90,6 +90,17 @@ describe('session', () => {
     await expect(client.session.currentTime()).rejects.toThrow(/closed/);
   });
 
+  test('privileges of the session user are asked in the shared session: one HasPrivilegeOnEntities per query, no second login', async () => {
+    const client = track(clientFor(sim));
+    const root = (await client.inventory.ancestors((await client.inventory.vms())[0]!.ref)).at(-1)!.ref;
+    client.resetStats();
+    const [granted, empty] = await client.session.hasPrivilegesOnEntities([{ entities: [root], privIds: ['System.Read', 'System.View'] }, { entities: [], privIds: ['System.Read'] }]);
+    expect(granted).toEqual({ ok: true, value: [{ entity: root, granted: new Map([['System.Read', true], ['System.View', true]]) }] });
+    expect(empty).toEqual({ ok: true, value: [] });
+    expect(client.stats().byMethod['/sdk HasPrivilegeOnEntities']).toBe(1);
+    expect(client.stats().byMethod['/sdk Login']).toBeUndefined();
+  });
+
   test('keep-alive: an idle session gets a cheap CurrentTime', async () => {
     const client = track(clientFor(sim, { keepAliveMs: 1000 }));
     await client.session.ensure();
