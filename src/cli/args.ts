@@ -13,6 +13,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_ENDPOINT = 'unix:///csi/csi.sock';
+// Default config file paths, defined only here: src/config reads whatever path it is given.
 export const DEFAULT_CONFIG_PATH = '/etc/cloud/csi-vsphere.conf';
 export const DEFAULT_CPI_CONFIG_PATH = '/etc/cloud/vsphere.conf';
 

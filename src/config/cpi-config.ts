@@ -35,7 +35,6 @@ export interface CpiConfigOptions extends ConfigLoadOptions {
   defaultSecretsDirectory?: string;
 }
 
-export const DEFAULT_CPI_CONFIG_PATH = '/etc/kubernetes/vsphere.conf';
 export const DEFAULT_SECRETS_DIRECTORY = '/etc/cloud/secrets';
 
 export function parseCpiConfig(text: string, source: string, opts: CpiConfigOptions = {}): CpiConfig {

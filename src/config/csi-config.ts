@@ -37,8 +37,6 @@ export interface ConfigLoadOptions {
   logger?: Logger;
 }
 
-export const DEFAULT_CSI_CONFIG_PATH = '/etc/cloud/csi-vsphere.conf';
-
 /** Parse csi-vsphere.conf text. `source` names the file in messages. */
 export function parseCsiConfig(text: string, source: string, opts: ConfigLoadOptions = {}): CsiConfig {
   const diag = new Diagnostics(source, opts.logger);
