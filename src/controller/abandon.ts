@@ -7,26 +7,10 @@
  * by the vCenter request timeout, for a retry to join.
  */
 import { CsiError, GrpcCode } from '../csi/errors.js';
+import { stopWaitingOnAbort } from '../vsphere/session.js';
 
 export function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal, what));
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
+  return stopWaitingOnAbort(work, signal, () => abortError(signal, what));
 }
 
 function abortError(signal: AbortSignal, what: string): CsiError {
