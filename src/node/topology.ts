@@ -10,8 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, Watch, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { CsiError, failedPrecondition, GrpcCode, unavailable } from '../csi/errors.js';
 import type { LabelsConfig } from '../config/types.js';
+import { httpStatusOf, kubeErrorMessage } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import type { TopologySource } from './info.js';
+// The taint the CPI (this project's `cpi` mode or another) keeps on a node until it initialized it.
+import { UNINITIALIZED_TAINT } from '../cpi/node-patch.js';
 
 export const CSI_TOPOLOGY_PREFIX = 'topology.csi.vmware.com/';
 export const ZONE_KEYS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'] as const;
@@ -19,7 +22,7 @@ export const REGION_KEYS = ['topology.kubernetes.io/region', 'failure-domain.bet
 const WATCH_RETRY_MS = 1000;
 const DEADLINE_MARGIN_MS = 1000;
 
-export const UNINITIALIZED_TAINT = 'node.cloudprovider.kubernetes.io/uninitialized';
+export { UNINITIALIZED_TAINT };
 
 export interface KubeTopologyOptions {
   kubeConfig: KubeConfig;
@@ -63,14 +66,14 @@ export function topologyFromNode(node: V1Node, labels: LabelsConfig | undefined)
 }
 
 function kubeFailure(nodeName: string, error: unknown): CsiError {
-  const code = (error as { code?: number } | undefined)?.code;
+  const code = httpStatusOf(error);
   if (code === 404) {
     return failedPrecondition(`Node ${nodeName} does not exist in the Kubernetes API: set NODE_NAME from the downward API (spec.nodeName)`);
   }
   if (code === 401 || code === 403) {
     return failedPrecondition(`reading Node ${nodeName} was refused (HTTP ${code}): the node plugin's ServiceAccount needs get, list and watch on nodes`);
   }
-  return unavailable(`reading Node ${nodeName} from the Kubernetes API failed: ${(error as Error)?.message ?? String(error)}`);
+  return unavailable(`reading Node ${nodeName} from the Kubernetes API failed: ${kubeErrorMessage(error)}`);
 }
 
 export function createKubeTopology(options: KubeTopologyOptions): TopologySource {
