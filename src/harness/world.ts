@@ -13,6 +13,7 @@ import { connect } from 'node:tls';
 import type { VmInfo, VsphereClient } from '../vsphere/api.js';
 import { createVsphereClient } from '../vsphere/client.js';
 import { RawVim } from './vcsim-raw.js';
+import { simCsiConfig } from './sim-config.js';
 import { startVcsim, type Vcsim, type VcsimOptions } from './vcsim.js';
 
 export const ZONE_CATEGORY = 'k8s-zone';
@@ -131,19 +132,5 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 
 /** A csi-vsphere.conf for the modes under test: pinned thumbprint, the world's two tag categories. */
 export function worldCsiConfig(world: World, clusterId: string): string {
-  return [
-    '[Global]',
-    `cluster-id = "${clusterId}"`,
-    '',
-    `[VirtualCenter "${world.sim.hostname}"]`,
-    `user = "${world.sim.username}"`,
-    `password = "${world.sim.password}"`,
-    `port = "${world.sim.port}"`,
-    `thumbprint = "${world.thumbprint}"`,
-    'datacenters = "DC0"',
-    '',
-    '[Labels]',
-    `topology-categories = "${REGION_CATEGORY},${ZONE_CATEGORY}"`,
-    '',
-  ].join('\n');
+  return simCsiConfig(world.sim, { clusterId, thumbprint: world.thumbprint, topologyCategories: [REGION_CATEGORY, ZONE_CATEGORY] });
 }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { waitProbeReady } from '../../src/harness/probe.js';
 import type { Vcsim } from '../../src/harness/vcsim.js';
+import { simCsiConfig } from '../../src/harness/sim-config.js';
 
 export interface DriverProcess {
   child: ChildProcess;
@@ -82,18 +83,7 @@ export function procStats(pid: number): { rssKiB: number; fds: number } {
 
 /** csi-vsphere.conf pointing at the simulator (TLS verification off: the simulator's own cert). */
 export function controllerConfig(sim: Vcsim, clusterId: string): string {
-  return [
-    '[Global]',
-    `cluster-id = "${clusterId}"`,
-    '',
-    `[VirtualCenter "${sim.hostname}"]`,
-    `user = "${sim.username}"`,
-    `password = "${sim.password}"`,
-    `port = "${sim.port}"`,
-    'insecure-flag = "true"',
-    'datacenters = "DC0"',
-    '',
-  ].join('\n');
+  return simCsiConfig(sim, { clusterId });
 }
 
 /** Parsed Prometheus text: sample line "name{labels}" → value. */
