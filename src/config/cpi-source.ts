@@ -13,7 +13,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { type Diagnostics, type Setting } from './errors.js';
 import { readIni } from './ini-reader.js';
-import type { RawVCenter, Settings } from './csi-sections.js';
+import { needsSubsection, type RawVCenter, type Settings } from './csi-sections.js';
 import {
   CSI_FILE_VOLUME_KEYS,
   CSI_GLOBAL_KEYS,
@@ -85,8 +85,7 @@ function readCpiIni(text: string, diag: Diagnostics): RawCpi {
   for (const section of readIni(text, diag.source)) {
     if (section.name === 'global') take(section.values, globalKey, raw.global, CSI_GLOBAL_KEYS);
     else if (section.name === 'virtualcenter') {
-      const name = section.subsection?.trim();
-      if (!name) throw diag.error(section.label, 'this section needs a name, e.g. [VirtualCenter "vcenter.example.com"]');
+      const name = needsSubsection(section, diag, '[VirtualCenter "vcenter.example.com"]').trim();
       const vc = raw.vcenters.get(name) ?? { label: section.label, values: new Map() };
       take(section.values, vcenterKey, vc.values, CSI_FILE_VOLUME_KEYS);
       raw.vcenters.set(name, vc);

@@ -44,7 +44,8 @@ function takeKnown(section: IniSection, known: Set<string>, diag: Diagnostics, i
   }
 }
 
-function needsSubsection(section: IniSection, diag: Diagnostics, example: string): string {
+/** The subsection name of `[Name "sub"]` as written; throws when it has none (or only blanks). */
+export function needsSubsection(section: IniSection, diag: Diagnostics, example: string): string {
   if (section.subsection === undefined || section.subsection.trim() === '') {
     throw diag.error(section.label, `this section needs a name, e.g. ${example}`);
   }

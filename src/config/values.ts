@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError, type Setting } from './errors.js';
+import type { IpFamily } from './types.js';
 
 const MAX_QUOTED = 80;
 
@@ -109,8 +110,6 @@ function checkCidr(source: string, where: string, cidr: string): string {
 export function parseCidrList(source: string, s: Setting): string[] {
   return parseList(s.value).map((c) => checkCidr(source, s.where, c));
 }
-
-export type IpFamily = 'ipv4' | 'ipv6';
 
 /** `ipv4`, `ipv6`, or both in priority order; at most one of each. */
 export function parseIpFamilies(source: string, where: string, items: string[]): IpFamily[] {
