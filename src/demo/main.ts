@@ -25,9 +25,7 @@ const ZONE_KEY = `topology.csi.vmware.com/${ZONE_CATEGORY}`;
 const FS_TYPE = hasCapSysResource() ? 'ext4' : 'xfs';
 const MOUNT_RWO = { mount: { fs_type: FS_TYPE }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 
-interface Cleanup {
-  (): Promise<void>;
-}
+type Cleanup = () => Promise<void>;
 
 async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
   const started = Date.now();
@@ -104,7 +102,7 @@ async function main(): Promise<void> {
       return { c, n };
     }, (r) => `controller ready (Probe) after ${r.c} ms, node after ${r.n} ms; logs in ${logDir}`);
 
-    const initialized = await steps.run('CPI initializes every Node (providerID, zone labels, taint removed)', () =>
+    await steps.run('CPI initializes every Node (providerID, zone labels, taint removed)', () =>
       waitFor('the CPI to initialize all nodes', () => {
         const nodes = kube.list<V1Node>('Node');
         const done = nodes.filter((n) => n.spec?.providerID && !(n.spec.taints ?? []).some((t) => t.key === UNINITIALIZED_TAINT));
@@ -115,7 +113,6 @@ async function main(): Promise<void> {
       const labels = Object.entries(n0.metadata?.labels ?? {}).filter(([k]) => k.startsWith('topology.') || k.includes('instance-type'));
       return `${nodeName}: ${n0.spec?.providerID}; ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`;
     });
-    void initialized;
 
     const controller: CsiClient = createCsiClient(controllerEndpoint);
     const node: CsiClient = createCsiClient(nodeEndpoint);
