@@ -5,9 +5,10 @@
  * tricks, unknown StorageClass keys). The same seed gives the same requests,
  * so a failure is replayable from the seed and index printed by the suite.
  *
- * Node paths are confined on purpose: the node plugin runs as root and
- * unmounts what it is told to, so "outside" paths are ones that cannot exist
- * (under /proc or /dev/null), never a real mount point of this machine.
+ * Generated node paths stay harmless even if a check regressed: "outside"
+ * paths are ones that cannot exist (under /proc or /dev/null), never a real
+ * mount point. The node plugin refuses paths outside its --kubelet-root-dir;
+ * the suite checks that separately on real mount points (/proc, /dev).
  */
 
 export type Rng = () => number;
