@@ -6,6 +6,7 @@
  * because some guests report the first three groups byte-swapped.
  */
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
+import { candidateUuids, uuidFromProviderId } from '../cpi/uuid.js';
 import { loadKubeConfig, kubeErrorMessage } from '../kube/client.js';
 import type { VmInfo } from '../vsphere/api.js';
 import { fail, pass, skip, warn, type CheckResult } from './types.js';
@@ -18,28 +19,10 @@ export interface KubeNode {
 
 export type KubeNodes = { ok: true; nodes: KubeNode[]; source: string } | { ok: false; check: CheckResult };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The first three groups of a UUID with their byte order reversed (SMBIOS little-endian vs big-endian). */
-export function byteSwappedUuid(uuid: string): string {
-  const [a, b, c, ...rest] = uuid.split('-');
-  const swap = (g: string | undefined): string => (g?.match(/../g) ?? []).reverse().join('');
-  return [swap(a), swap(b), swap(c), ...rest].join('-');
-}
-
+/** A Node's candidate BIOS UUIDs, matched the way the CPI matches them (src/cpi/uuid.ts). */
 export function nodeUuids(node: V1Node): string[] {
-  const out = new Set<string>();
-  const provider = node.spec?.providerID?.trim().toLowerCase();
-  if (provider?.startsWith('vsphere://')) {
-    const id = provider.slice('vsphere://'.length);
-    if (UUID.test(id)) out.add(id);
-  }
-  const system = node.status?.nodeInfo?.systemUUID?.trim().toLowerCase();
-  if (system && UUID.test(system)) {
-    out.add(system);
-    out.add(byteSwappedUuid(system));
-  }
-  return [...out];
+  const provider = uuidFromProviderId(node.spec?.providerID?.trim().toLowerCase());
+  return [...new Set([...(provider ? [provider] : []), ...candidateUuids(node.status?.nodeInfo?.systemUUID)])];
 }
 
 /** Lists the Nodes through --kubeconfig / KUBECONFIG / in-cluster; a failure becomes the check's finding. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import { REGION_CATEGORY, ZONE_CATEGORY, startWorld, type World } from '../../src/harness/world.js';
 import { kubeletNode } from '../../src/demo/node-objects.js';
-import { byteSwappedUuid } from '../../src/preflight/node-vms.js';
+import { swapUuidByteOrder } from '../../src/cpi/uuid.js';
 
 export interface PreflightFixture {
   world: World;
@@ -31,7 +31,7 @@ export async function startPreflightFixture(): Promise<PreflightFixture> {
     for (const [i, vm] of world.vms.entries()) {
       const node = kubeletNode(`k8s-node-${i}`, vm.biosUuid!);
       // One guest reports the SMBIOS byte order: the match must try both.
-      if (i === 1) node.status!.nodeInfo!.systemUUID = byteSwappedUuid(vm.biosUuid!).toUpperCase();
+      if (i === 1) node.status!.nodeInfo!.systemUUID = swapUuidByteOrder(vm.biosUuid!).toUpperCase();
       // One Node already initialized by the CPI: matched by providerID.
       if (i === 2) node.spec = { providerID: `vsphere://${vm.biosUuid!}` };
       kube.put(node);

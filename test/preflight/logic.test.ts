@@ -1,8 +1,9 @@
-/** Pure parts of preflight: UUID byte orders, version comparison, privilege evaluation, datastore intersection, topology domains, the text table. */
+/** Pure parts of preflight: Node UUID candidates, version comparison, privilege evaluation, datastore intersection, topology domains, the text table. */
 import { describe, expect, test } from '@jest/globals';
 import { versionAtLeast, MIN_CNS_API } from '../../src/preflight/cns.js';
 import { formatJson, formatText } from '../../src/preflight/format.js';
-import { byteSwappedUuid, diskUuidCheck, nodeUuids } from '../../src/preflight/node-vms.js';
+import { diskUuidCheck, nodeUuids } from '../../src/preflight/node-vms.js';
+import { swapUuidByteOrder } from '../../src/cpi/uuid.js';
 import { evaluatePrivileges, requiredPrivileges } from '../../src/preflight/privileges.js';
 import { configuredCategories, domainOf, sharedDatastores } from '../../src/preflight/topology.js';
 import { fail, pass, reportOf, skip, warn } from '../../src/preflight/types.js';
@@ -11,16 +12,10 @@ import type { DatastoreInfo, HostInfo, MoRef, VmInfo } from '../../src/vsphere/a
 const ref = (type: string, value: string): MoRef => ({ type, value });
 
 describe('node UUIDs', () => {
-  test('byte swap reverses the first three groups only, and is its own inverse', () => {
-    const uuid = '421e8c7a-9b52-3c1d-8e2f-0a1b2c3d4e5f';
-    expect(byteSwappedUuid(uuid)).toBe('7a8c1e42-529b-1d3c-8e2f-0a1b2c3d4e5f');
-    expect(byteSwappedUuid(byteSwappedUuid(uuid))).toBe(uuid);
-  });
-
   test('providerID and systemUUID (both orders) are candidates; junk is ignored', () => {
     const uuid = '421e8c7a-9b52-3c1d-8e2f-0a1b2c3d4e5f';
     expect(nodeUuids({ spec: { providerID: `vsphere://${uuid.toUpperCase()}` } })).toEqual([uuid]);
-    expect(nodeUuids({ status: { nodeInfo: { systemUUID: uuid.toUpperCase() } as never } })).toEqual([uuid, byteSwappedUuid(uuid)]);
+    expect(nodeUuids({ status: { nodeInfo: { systemUUID: uuid.toUpperCase() } as never } })).toEqual([uuid, swapUuidByteOrder(uuid)]);
     expect(nodeUuids({ spec: { providerID: 'aws:///i-123' }, status: { nodeInfo: { systemUUID: 'not-a-uuid' } as never } })).toEqual([]);
   });
 });
