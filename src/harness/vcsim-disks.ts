@@ -14,8 +14,7 @@ import type { MoRef, VmDisk, VsphereClient } from '../vsphere/api.js';
 import { refKey } from '../vsphere/api.js';
 import type { Vcsim } from './vcsim.js';
 import { RawVim } from './vcsim-raw.js';
-
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+import { escapeXml as esc } from '../vsphere/soap/xml.js';
 
 export interface NewDisk {
   /** Written as `vDiskId.id` (what vSphere >= 6.7 reports for an FCD / CNS volume). Omit for a plain VM disk. */

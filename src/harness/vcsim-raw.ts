@@ -6,10 +6,9 @@
  */
 import { Agent, fetch } from 'undici';
 import type { Vcsim } from './vcsim.js';
+import { escapeXml as esc } from '../vsphere/soap/xml.js';
 
 const agent = new Agent({ connect: { rejectUnauthorized: false } });
-
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export class RawVim {
   private cookie = '';
