@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { buildVcsim } from './vcsim-build.js';
+import type { VsphereClient, VsphereClientOptions } from '../vsphere/api.js';
+import { createVsphereClient, type InternalClientOptions } from '../vsphere/client.js';
 
 export interface VcsimOptions {
   username?: string;
@@ -135,4 +137,9 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
       }
     },
   };
+}
+
+/** A client of the simulator for test set-up and inspection: its built-in certificate is not verified, no keep-alive timer. */
+export function vcsimClient(sim: Vcsim, extra: Partial<VsphereClientOptions> & InternalClientOptions = {}): VsphereClient {
+  return createVsphereClient({ host: sim.hostname, port: sim.port, user: sim.username, password: sim.password, insecure: true, keepAliveMs: 0, ...extra });
 }

@@ -5,9 +5,8 @@
  * convention), and Node objects in the test Kubernetes API server.
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
+import { startVcsim, vcsimClient, type Vcsim } from '../../src/harness/vcsim.js';
 import type { KubeApiServer } from '../../src/harness/kube-apiserver.js';
-import { createVsphereClient } from '../../src/vsphere/client.js';
 import type { MoRef, VmInfo, VsphereClient } from '../../src/vsphere/api.js';
 import { UNINITIALIZED_TAINT } from '../../src/cpi/node-patch.js';
 
@@ -24,17 +23,7 @@ export interface TaggedSim {
   taggedHost: MoRef;
 }
 
-export function newClient(sim: Vcsim, extra: { tagCacheTtlMs?: number } = {}): VsphereClient {
-  return createVsphereClient({
-    host: sim.hostname,
-    port: sim.port,
-    user: sim.username,
-    password: sim.password,
-    insecure: true,
-    keepAliveMs: 0,
-    ...extra,
-  });
-}
+export const newClient = vcsimClient;
 
 /**
  * Tags: categories k8s-zone/k8s-region; datacenter → region-1 and zone-dc;
