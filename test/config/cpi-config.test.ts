@@ -146,14 +146,9 @@ describe('CPI config: bad files and their exact messages', () => {
     ['not a mapping', '- a\n- b\n', `${SRC}: not a YAML mapping (global:, vcenter:, labels:, nodes:) nor an INI file with a [Global] section`],
     ['empty', '\n  \n', `${SRC}: the file is empty`],
   ])('%s', (_name, text, message) => {
-    let caught: unknown;
-    try {
-      parse(text);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as Error).message).toBe(message);
+    // A class and an error object: jest checks the type, then the exact message.
+    expect(() => parse(text)).toThrow(ConfigError);
+    expect(() => parse(text)).toThrow(new Error(message));
   });
 
   test('a YAML syntax error does not quote the offending line (it may hold the password)', () => {

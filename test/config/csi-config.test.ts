@@ -219,14 +219,9 @@ describe('csi-vsphere.conf: bad files and their exact messages', () => {
     // A rest parameter: jest would take a fourth declared parameter for a `done` callback on 3-element rows.
   ])('%s', (...row) => {
     const [, text, message, env] = row;
-    let caught: unknown;
-    try {
-      parse(text, env ?? {});
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as Error).message).toBe(message);
+    // A class and an error object: jest checks the type, then the exact message.
+    expect(() => parse(text, env ?? {})).toThrow(ConfigError);
+    expect(() => parse(text, env ?? {})).toThrow(new Error(message));
   });
 
   test('an unterminated quote on the password line names the key, not the value', () => {
