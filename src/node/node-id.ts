@@ -7,8 +7,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { normalizeUuid } from '../cpi/uuid.js';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export { normalizeUuid };
 
 /** "VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6" → "421e8c4a-2b3c-4d5e-6f70-8192a3b4c5d6". */
 export function uuidFromVmwareSerial(serial: string): string | undefined {
@@ -19,11 +20,6 @@ export function uuidFromVmwareSerial(serial: string): string | undefined {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export function normalizeUuid(value: string): string | undefined {
-  const uuid = value.trim().toLowerCase();
-  return UUID_RE.test(uuid) ? uuid : undefined;
-}
-
 /** Reads the BIOS UUID from a DMI folder (/sys/class/dmi/id, or a fake one in tests). */
 export async function readBiosUuid(dmiDir: string): Promise<string> {
   const read = (name: string): Promise<string | undefined> => readFile(join(dmiDir, name), 'utf8').catch(() => undefined);
@@ -31,7 +27,7 @@ export async function readBiosUuid(dmiDir: string): Promise<string> {
   const fromSerial = serial === undefined ? undefined : uuidFromVmwareSerial(serial);
   if (fromSerial) return fromSerial;
   const productUuid = await read('product_uuid');
-  const fromUuid = productUuid === undefined ? undefined : normalizeUuid(productUuid);
+  const fromUuid = normalizeUuid(productUuid);
   if (fromUuid) return fromUuid;
   throw new Error(
     `cannot read the VM BIOS UUID from ${join(dmiDir, 'product_serial')} or ${join(dmiDir, 'product_uuid')}: ` +
