@@ -165,11 +165,10 @@ export interface PathRule {
   under?: string;
 }
 
-/** A REQUIRED absolute, clean path (no `..`, `.`, `//`, NUL), e.g. target_path. */
+/** A REQUIRED absolute, clean path (no `..`, `.`, `//`; NUL is a control character requireString refuses), e.g. target_path. */
 export function requireAbsolutePath(value: unknown, field: string, rule: PathRule = {}): string {
   const path = requireString(value, field, { maxBytes: LIMITS.pathBytes });
   if (!path.startsWith('/')) throw fieldError(field, `'${path}' must be an absolute path`);
-  if (path.includes('\0')) throw fieldError(field, 'must not contain NUL bytes');
   const segments = path.split('/').slice(1);
   if (segments.some((s) => s === '..' || s === '.')) throw fieldError(field, `'${path}' must not contain '.' or '..' segments`);
   // No filesystem accepts a longer component (NAME_MAX): such a path can never exist or be created.
@@ -262,7 +261,7 @@ function validateMountFlags(value: unknown, field: string): string[] {
   value.forEach((flag: unknown, i) => {
     // Flags MAY be sensitive (spec), so the value is never echoed.
     if (typeof flag !== 'string' || flag === '') throw fieldError(`${field}[${i}]`, 'must be a non-empty string');
-    if (/[\s\0]/.test(flag) || BANNED_CHARS.test(flag)) {
+    if (/\s/.test(flag) || BANNED_CHARS.test(flag)) {
       throw fieldError(`${field}[${i}]`, 'must not contain whitespace or control characters');
     }
     total += byteLength(flag);
