@@ -7,11 +7,12 @@ import type { RequestObserver, SessionControl, VsphereClient, VsphereClientOptio
 import type { VCenterConfig } from '../config/types.js';
 import { silentLogger } from '../log.js';
 import { CnsClient } from './cns.js';
+import { VsphereFault } from './faults.js';
 import { VsphereInventory } from './inventory.js';
 import { PbmClient } from './pbm.js';
 import { hasPrivilegesOnEntities } from './privileges.js';
 import { PropertyReader } from './property-collector.js';
-import { VimSession } from './session.js';
+import { SERVICE_INSTANCE, VimSession } from './session.js';
 import { childText, one, text } from './soap/decode.js';
 import { moref } from './soap/envelope.js';
 import { TagsClient } from './tags.js';
@@ -49,7 +50,7 @@ export function createVsphereClient(options: VsphereClientOptions & InternalClie
       const content = await session.serviceContent(o);
       const [c] = await reader.objects('SessionManager', [content.sessionManager], ['currentSession'], o);
       const key = childText(c?.props.get('currentSession'), 'key');
-      if (!key) throw new Error('SessionManager.currentSession has no key');
+      if (!key) throw new VsphereFault('InvalidResponse', `SessionManager.currentSession of vCenter ${options.host} has no key`);
       return key;
     },
     terminateSessions: async (keys, o = {}) => {
@@ -62,7 +63,7 @@ export function createVsphereClient(options: VsphereClientOptions & InternalClie
       return text(one(body, 'returnval')) === 'true';
     },
     currentTime: async (o = {}) => {
-      const body = await session.call('vim25', 'CurrentTime', { _this: moref({ type: 'ServiceInstance', value: 'ServiceInstance' }) }, { ...o, idempotent: true });
+      const body = await session.call('vim25', 'CurrentTime', { _this: moref(SERVICE_INSTANCE) }, { ...o, idempotent: true });
       return new Date(text(one(body, 'returnval')) ?? NaN);
     },
     hasPrivilegesOnEntities: async (queries, o = {}) => hasPrivilegesOnEntities(session, await control.currentSessionKey(o), queries, o),

@@ -30,7 +30,7 @@ export interface SessionState {
   generation: number;
 }
 
-const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
+export const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 export class VimSession {
