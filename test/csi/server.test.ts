@@ -5,17 +5,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceError } from '@grpc/grpc-js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { createCsiClient, type CsiClient } from '../../src/csi/client.js';
+import { createCsiClient } from '../../src/csi/client.js';
 import { createIdentityService } from '../../src/csi/identity.js';
 import { createCsiMetrics, startMetricsServer } from '../../src/csi/metrics.js';
-import { parseEndpoint, startCsiServer, type CsiServer } from '../../src/csi/server.js';
+import { parseEndpoint, startCsiServer } from '../../src/csi/server.js';
 import type { CallContext, ServiceImpl } from '../../src/csi/handler.js';
 import { GrpcCode, invalidArgument } from '../../src/csi/errors.js';
 import { VsphereConnectionError, VsphereFault } from '../../src/vsphere/faults.js';
@@ -144,7 +144,7 @@ describe('CSI server over a unix socket', () => {
 
   test('replaces a stale socket left by a killed process', async () => {
     const path = socketPath();
-    await run('mkdir', ['-p', join(path, '..')]);
+    await mkdir(join(path, '..'), { recursive: true });
     // A process that binds the socket and dies with SIGKILL leaves the file behind.
     await run(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]).catch(
       () => undefined,
@@ -161,7 +161,7 @@ describe('CSI server over a unix socket', () => {
 
   test('refuses to steal a socket a live process serves', async () => {
     const path = socketPath();
-    await run('mkdir', ['-p', join(path, '..')]);
+    await mkdir(join(path, '..'), { recursive: true });
     const live: Server = createServer((s) => s.end());
     await new Promise<void>((r) => live.listen(path, r));
     cleanups.push(() => new Promise<void>((r) => live.close(() => r())));
@@ -177,7 +177,7 @@ describe('CSI server over a unix socket', () => {
 
   test('never deletes a non-socket file at the path', async () => {
     const path = socketPath();
-    await run('mkdir', ['-p', join(path, '..')]);
+    await mkdir(join(path, '..'), { recursive: true });
     await writeFile(path, 'precious');
     await expect(startCsiServer({ endpoint: path, logger: silentLogger, services: { Identity: {} } })).rejects.toThrow('exists and is not a socket');
     expect(await readFile(path, 'utf8')).toBe('precious');
@@ -331,8 +331,6 @@ describe('CSI server over a unix socket', () => {
     expect((await fetch(`http://127.0.0.1:${http.port}/other`)).status).toBe(404);
   });
 });
-
-export type { CsiServer, CsiClient };
 
 describe('logger redaction of CSI fields', () => {
   test('a request object logged by mistake has secrets and mount_flags redacted', () => {
