@@ -151,7 +151,8 @@ function buildVCenter(host: string, label: string, v: Settings, g: Settings, dia
   };
 }
 
-function buildLabels(l: Settings, diag: Diagnostics): LabelsConfig {
+/** `[Labels]` → LabelsConfig with the checks both modes share (node mode reads only this section). */
+export function buildLabels(l: Settings, diag: Diagnostics): LabelsConfig {
   const categories = l.get('topology-categories');
   const topologyCategories = categories ? parseList(categories.value) : [];
   const zone = l.get('zone')?.value.trim() || undefined;

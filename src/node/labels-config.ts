@@ -2,14 +2,15 @@
  * Node mode reads only `[Labels]` from csi-vsphere.conf: it needs no
  * vCenter, so a file without one (or no file at all) is fine here, unlike
  * in controller mode. Parsing goes through the shared INI reader and
- * section collector so keys mean the same in both modes.
+ * section collector, and the controller's [Labels] checks, so keys mean the
+ * same in both modes.
  */
 import { readFile } from 'node:fs/promises';
+import { buildLabels } from '../config/csi-config.js';
 import { collectCsiSections } from '../config/csi-sections.js';
 import { Diagnostics } from '../config/errors.js';
 import { readIni } from '../config/ini-reader.js';
 import type { LabelsConfig } from '../config/types.js';
-import { parseList } from '../config/values.js';
 import type { Logger } from '../log.js';
 
 /** The `[Labels]` settings, or undefined when there is no config file. */
@@ -26,15 +27,5 @@ export async function readNodeLabels(path: string, logger: Logger): Promise<Labe
   }
   // Other sections (vCenters, credentials) are the controller's business: their warnings stay there.
   const diag = new Diagnostics(path);
-  const settings = collectCsiSections(readIni(text, path), diag).labels;
-  const categories = settings.get('topology-categories');
-  const labels: LabelsConfig = {
-    topologyCategories: categories ? parseList(categories.value) : [],
-    zone: settings.get('zone')?.value.trim() || undefined,
-    region: settings.get('region')?.value.trim() || undefined,
-  };
-  if (labels.topologyCategories.length > 0 && (labels.zone || labels.region)) {
-    throw diag.error(categories?.where ?? '[Labels]', 'cannot be combined with zone/region: keep topology-categories, or zone and region, not both');
-  }
-  return labels;
+  return buildLabels(collectCsiSections(readIni(text, path), diag).labels, diag);
 }

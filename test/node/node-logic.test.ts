@@ -1,5 +1,10 @@
 /** Pure logic of the Node service: parsers, identity, flag compatibility, request narrowing. */
 import { describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/log.js';
+import { readNodeLabels } from '../../src/node/labels-config.js';
 import { CsiError, GrpcCode } from '../../src/csi/errors.js';
 import { describeMismatch, mountFlagMismatch } from '../../src/node/mount-compat.js';
 import { normalizeUuid, uuidFromVmwareSerial } from '../../src/node/node-id.js';
@@ -173,5 +178,23 @@ describe('tool check', () => {
   test('names the programs missing from PATH', async () => {
     expect(await missingTools(process.env.PATH, ['mount', 'no-such-program-xyz'])).toEqual(['no-such-program-xyz']);
     expect(await missingTools('', ['mount'])).toEqual(['mount']);
+  });
+});
+
+describe('readNodeLabels', () => {
+  test('reads [Labels] without a vCenter, and applies the same checks as controller mode', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'node-labels-'));
+    try {
+      const conf = join(dir, 'csi-vsphere.conf');
+      expect(await readNodeLabels(join(dir, 'missing.conf'), silentLogger)).toBeUndefined();
+      await writeFile(conf, '[Labels]\ntopology-categories = k8s-zone, k8s-region\n');
+      expect(await readNodeLabels(conf, silentLogger)).toEqual({ topologyCategories: ['k8s-zone', 'k8s-region'], zone: undefined, region: undefined });
+      await writeFile(conf, '[Labels]\ntopology-categories = k8s-zone\nzone = z\n');
+      await expect(readNodeLabels(conf, silentLogger)).rejects.toThrow('cannot be combined with zone/region');
+      await writeFile(conf, `[Labels]\ntopology-categories = ${Array.from({ length: 6 }, (_, i) => `c${i}`).join(',')}\n`);
+      await expect(readNodeLabels(conf, silentLogger)).rejects.toThrow('at most');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
