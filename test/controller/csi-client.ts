@@ -1,13 +1,14 @@
-/** Test-only: a promisified CSI client over the real unix socket. */
-import * as grpc from '@grpc/grpc-js';
-import { csiClientConstructor, type CsiServiceName } from '../../src/csi/proto.js';
+/** Test-only: src/csi/client.ts bound to one service, over the real unix socket. */
+import type * as grpc from '@grpc/grpc-js';
+import { createCsiClient, type CsiCallOptions } from '../../src/csi/client.js';
+import type { CsiServiceName } from '../../src/csi/proto.js';
 
 export interface CallError extends Error {
   code: grpc.status;
   details: string;
 }
 
-export type CsiCall = <Res = Record<string, unknown>>(method: string, request: object) => Promise<Res>;
+export type CsiCall = <Res = Record<string, unknown>>(method: string, request: object, options?: CsiCallOptions) => Promise<Res>;
 
 export interface CsiTestClient {
   call: CsiCall;
@@ -15,18 +16,8 @@ export interface CsiTestClient {
 }
 
 export function csiClient(service: CsiServiceName, socketPath: string): CsiTestClient {
-  const Ctor = csiClientConstructor(service);
-  const client = new Ctor(`unix://${socketPath}`, grpc.credentials.createInsecure());
-  const call: CsiCall = <Res>(method: string, request: object) =>
-    new Promise<Res>((resolve, reject) => {
-      const fn = (client as unknown as Record<string, (req: object, cb: (err: grpc.ServiceError | null, res: Res) => void) => void>)[method];
-      if (!fn) {
-        reject(new Error(`no method ${method}`));
-        return;
-      }
-      fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
-    });
-  return { call, close: () => client.close() };
+  const client = createCsiClient(`unix://${socketPath}`);
+  return { call: (method, request, options) => client.call(service, method, request, options), close: () => client.close() };
 }
 
 /** The gRPC status code of a failed call (or 'ok'). */
