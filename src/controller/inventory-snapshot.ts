@@ -7,6 +7,7 @@
 import type { LabelsConfig } from '../config/types.js';
 import type { CallOptions, MoRef, VsphereClient } from '../vsphere/api.js';
 import { refKey } from '../vsphere/api.js';
+import { awaitShared } from './abandon.js';
 import type { PlacementDatastore, PlacementHost, PlacementInventory } from './placement.js';
 import { topologyKeysByCategory } from './topology-keys.js';
 
@@ -35,17 +36,22 @@ export class InventorySnapshots {
     this.now = options.now ?? Date.now;
   }
 
-  /** The current snapshot (shared by concurrent callers; a failed read is not cached). */
+  /**
+   * The current snapshot (shared by concurrent callers; a failed read is not cached).
+   * The read carries no one caller's signal (the layer's request timeout bounds it):
+   * each caller's signal ends only its own wait.
+   */
   get(options: CallOptions = {}): Promise<Snapshot> {
     const at = this.now();
-    if (this.cached && at - this.cached.at < this.ttlMs) return this.cached.value;
-    const value = this.read(options);
-    const entry = { at, value };
-    this.cached = entry;
-    value.catch(() => {
-      if (this.cached === entry) this.cached = undefined;
-    });
-    return value;
+    if (!this.cached || at - this.cached.at >= this.ttlMs) {
+      const value = this.read({});
+      const entry = { at, value };
+      this.cached = entry;
+      value.catch(() => {
+        if (this.cached === entry) this.cached = undefined;
+      });
+    }
+    return awaitShared(this.cached.value, options.signal, 'inventory read for placement');
   }
 
   /** Forget the snapshot (after a placement failure, so the retry sees fresh state). */

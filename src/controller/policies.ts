@@ -4,6 +4,7 @@
  */
 import { invalidArgument } from '../csi/errors.js';
 import type { CallOptions, VsphereClient } from '../vsphere/api.js';
+import { awaitShared } from './abandon.js';
 
 export interface ResolvedPolicy {
   name: string;
@@ -20,17 +21,19 @@ export class PolicyCache {
     this.ttlMs = options.ttlMs ?? 30_000;
   }
 
+  /** Shared by concurrent callers, so read without one caller's signal; each caller's signal ends only its own wait. */
   resolve(name: string, options: CallOptions = {}): Promise<ResolvedPolicy> {
     const now = Date.now();
-    const hit = this.cache.get(name);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
-    const value = this.read(name, options);
-    const entry = { at: now, value };
-    this.cache.set(name, entry);
-    value.catch(() => {
-      if (this.cache.get(name) === entry) this.cache.delete(name);
-    });
-    return value;
+    let entry = this.cache.get(name);
+    if (!entry || now - entry.at >= this.ttlMs) {
+      const fresh = { at: now, value: this.read(name, {}) };
+      this.cache.set(name, fresh);
+      fresh.value.catch(() => {
+        if (this.cache.get(name) === fresh) this.cache.delete(name);
+      });
+      entry = fresh;
+    }
+    return awaitShared(entry.value, options.signal, `storage policy "${name}" lookup`);
   }
 
   private async read(name: string, options: CallOptions): Promise<ResolvedPolicy> {

@@ -228,6 +228,27 @@ describe('ListVolumes, GetCapacity, capabilities, Probe', () => {
     expect(rwx.available_capacity).toBe('0');
   });
 
+  test('a caller giving up does not fail the others sharing its inventory read', async () => {
+    const fresh = await serveController(world);
+    try {
+      expect((await fresh.identity.call<{ ready: { value: boolean } | null }>('Probe', {})).ready?.value).toBe(true);
+      await world.sim.setHang(true);
+      let patient: Promise<number | 'ok'>;
+      try {
+        // Both need the (cold) inventory snapshot: one read, which the hasty caller's deadline must not cancel.
+        const hasty = codeOf(fresh.csi.call('GetCapacity', {}, { timeoutMs: 400 }));
+        patient = codeOf(fresh.csi.call('GetCapacity', {}, { timeoutMs: 10_000 }));
+        expect(await hasty).toBe(status.DEADLINE_EXCEEDED);
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        await world.sim.setHang(false);
+      }
+      expect(await patient).toBe('ok');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   test('ControllerGetCapabilities and Probe', async () => {
     const caps = await served.csi.call<{ capabilities: { rpc: { type: string } }[] }>('ControllerGetCapabilities', {});
     expect(caps.capabilities.map((c) => c.rpc.type).sort()).toEqual(
