@@ -13,12 +13,13 @@ import type { LabelsConfig } from '../config/types.js';
 import { httpStatusOf, kubeErrorMessage } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import type { TopologySource } from './info.js';
-// The taint the CPI (this project's `cpi` mode or another) keeps on a node until it initialized it.
+// The labels and the taint the CPI (this project's `cpi` mode or another) puts on Nodes: read here as it writes them.
 import { UNINITIALIZED_TAINT } from '../cpi/node-patch.js';
+import { CSI_TOPOLOGY_PREFIX, LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL } from '../cpi/topology.js';
 
-export const CSI_TOPOLOGY_PREFIX = 'topology.csi.vmware.com/';
-export const ZONE_KEYS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'] as const;
-export const REGION_KEYS = ['topology.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/region'] as const;
+export { CSI_TOPOLOGY_PREFIX };
+export const ZONE_KEYS = [ZONE_LABEL, LEGACY_ZONE_LABEL] as const;
+export const REGION_KEYS = [REGION_LABEL, LEGACY_REGION_LABEL] as const;
 const WATCH_RETRY_MS = 1000;
 const DEADLINE_MARGIN_MS = 1000;
 
