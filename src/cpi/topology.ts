@@ -4,6 +4,7 @@
  * folders → datacenter), so a tag on the host overrides one on the cluster.
  */
 import type { LabelsConfig } from '../config/types.js';
+import { refKey } from '../vsphere/api.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const REGION_LABEL = 'topology.kubernetes.io/region';
@@ -37,8 +38,6 @@ export interface TopologyResult {
   labels: Record<string, string>;
   problems: string[];
 }
-
-export const refKey = (ref: ObjectRefLike): string => `${ref.type}:${ref.value}`;
 
 /** The category names whose tags the config asks for, deduplicated, in a stable order. */
 export function wantedCategories(labels: LabelsConfig): string[] {
