@@ -10,7 +10,7 @@ import type { CreateVolumeResponse } from '../csi/generated/csi/v1/CreateVolumeR
 import { alreadyExists, invalidArgument } from '../csi/errors.js';
 import { requireString, validateCapacityRange, validateStringMap, validateVolumeCapabilities } from '../csi/validate.js';
 import type { CnsCreateSpec, CnsCreated, CnsEntityMetadata, CnsVolume } from '../vsphere/api.js';
-import { resolveCapacity, bytesToMiB, mibToBytes } from './capacity.js';
+import { sizeForRange, bytesToMiB, mibToBytes } from './capacity.js';
 import { checkCapabilities } from './capabilities.js';
 import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
@@ -61,7 +61,7 @@ export class VolumeCreator {
     validateVolumeCapabilities(req.volume_capabilities);
     checkCapabilities(req.volume_capabilities);
     const range = validateCapacityRange(req.capacity_range);
-    const sizeBytes = resolveCapacity({ required_bytes: String(range?.requiredBytes ?? 0n), limit_bytes: String(range?.limitBytes ?? 0n) });
+    const sizeBytes = sizeForRange(range);
     const params = parseVolumeParameters(validateStringMap(req.parameters, 'parameters'));
     for (const warning of params.warnings) call.log.warn({ volumeName: name }, warning);
     if (req.volume_content_source) {

@@ -21,7 +21,7 @@ import { requireVolumeId, validateCapacityRange, validateStringMap, validateVolu
 import type { CnsVolume } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
 import { accessTypeOf, capabilityProblem } from './capabilities.js';
-import { mibToBytes, resolveCapacity, bytesToMiB } from './capacity.js';
+import { mibToBytes, sizeForRange, bytesToMiB } from './capacity.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { pageAfter } from './paging.js';
 import { publishedNodes } from './published-nodes.js';
@@ -56,7 +56,7 @@ export class VolumeOps {
     if (!range || (range.requiredBytes === 0n && range.limitBytes === 0n)) {
       throw invalidArgument('capacity_range: is required for ControllerExpandVolume; give the new size in required_bytes');
     }
-    const sizeBytes = resolveCapacity({ required_bytes: String(range.requiredBytes), limit_bytes: String(range.limitBytes) });
+    const sizeBytes = sizeForRange(range);
     let block = false;
     if (req.volume_capability) {
       validateVolumeCapability(req.volume_capability, 'volume_capability');
