@@ -15,7 +15,7 @@ import { checkCapabilities } from './capabilities.js';
 import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
-import { accessibleSegments, chooseDatastore, type Placement, type Segment } from './placement.js';
+import { accessibleSegments, chooseDatastore, sameUrl, type Placement, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 import { abandonOnAbort } from './abandon.js';
 
@@ -153,7 +153,7 @@ export class VolumeCreator {
     const problems: string[] = [];
     if (have < sizeBytes) problems.push(`it has ${have} bytes, fewer than the ${sizeBytes} requested`);
     if (limitBytes > 0n && have > limitBytes) problems.push(`it has ${have} bytes, more than limit_bytes ${limitBytes}`);
-    if (params.datastoreUrl && existing.datastoreUrl && existing.datastoreUrl.replace(/\/+$/, '') !== params.datastoreUrl.replace(/\/+$/, '')) {
+    if (params.datastoreUrl && existing.datastoreUrl && !sameUrl(existing.datastoreUrl, params.datastoreUrl)) {
       problems.push(`it is on ${existing.datastoreUrl}, not on the requested datastoreurl`);
     }
     if (params.storagePolicyName && existing.storagePolicyId) {

@@ -105,7 +105,8 @@ export function candidatesFor(inv: PlacementInventory, hostIds: string[], scope:
   return report;
 }
 
-function sameUrl(a: string, b: string): boolean {
+/** Datastore URLs compare without trailing slashes (ds:///vmfs/volumes/x/ = ds:///vmfs/volumes/x). */
+export function sameUrl(a: string, b: string): boolean {
   const norm = (u: string) => u.replace(/\/+$/, '');
   return norm(a) === norm(b);
 }
