@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, Watch, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { CsiError, failedPrecondition, GrpcCode, unavailable } from '../csi/errors.js';
 import type { LabelsConfig } from '../config/types.js';
-import { httpStatusOf, kubeErrorMessage } from '../kube/client.js';
+import { httpStatusOf, kubeErrorMessage, withRequestTimeout } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import type { TopologySource } from './info.js';
 // The labels and the taint the CPI (this project's `cpi` mode or another) puts on Nodes: read here as it writes them.
@@ -22,6 +22,8 @@ export const ZONE_KEYS = [ZONE_LABEL, LEGACY_ZONE_LABEL] as const;
 export const REGION_KEYS = [REGION_LABEL, LEGACY_REGION_LABEL] as const;
 const WATCH_RETRY_MS = 1000;
 const DEADLINE_MARGIN_MS = 1000;
+/** client-node sets no timeout: an API server that stops answering would hold NodeGetInfo until the caller gives up. */
+const READ_TIMEOUT_MS = 10_000;
 
 export { UNINITIALIZED_TAINT };
 
@@ -84,7 +86,7 @@ export function createKubeTopology(options: KubeTopologyOptions): TopologySource
 
   const readNode = async (): Promise<V1Node> => {
     try {
-      return await api.readNode({ name: nodeName });
+      return await api.readNode({ name: nodeName }, withRequestTimeout(READ_TIMEOUT_MS));
     } catch (error) {
       throw kubeFailure(nodeName, error);
     }
