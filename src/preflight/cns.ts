@@ -6,7 +6,7 @@
  * 6.5) gets a warning, not a pass or a fail.
  */
 import type { AboutInfo, VsphereClient } from '../vsphere/api.js';
-import { fail, pass, warn, type CheckResult } from './types.js';
+import { fail, pass, warn, whatFailed, type CheckResult } from './types.js';
 
 const NAME = 'cns';
 export const MIN_CNS_API = [6, 7, 3] as const;
@@ -35,7 +35,7 @@ export async function checkCns(client: VsphereClient, about: AboutInfo | undefin
     }
     return pass(NAME, `${answered}; vCenter API ${apiVersion}`);
   } catch (err) {
-    const what = (err as { faultType?: string }).faultType ?? (err instanceof Error ? err.message : String(err));
+    const what = whatFailed(err);
     if (!newEnough) return fail(NAME, `vCenter API ${apiVersion || 'unknown'} is older than ${MIN_CNS_API.join('.')} and CnsQueryVolume failed (${what})`, upgrade);
     return fail(NAME, `CnsQueryVolume failed (${what}) on vCenter API ${apiVersion}`, 'check that the vsan-health service (which serves CNS at /vsanHealth) runs on vCenter, and that the user holds Cns.Searchable on the root vCenter Server');
   }

@@ -7,7 +7,7 @@
 import type { AboutInfo, VsphereClient } from '../vsphere/api.js';
 import { isFault, VsphereConnectionError, VsphereFault, VsphereTimeoutError } from '../vsphere/faults.js';
 import type { VCenterConfig } from '../config/types.js';
-import { fail, pass, skip, warn, type CheckResult } from './types.js';
+import { fail, pass, skip, warn, whatFailed, type CheckResult } from './types.js';
 
 export interface ConnectionChecks {
   reachable: CheckResult;
@@ -101,7 +101,7 @@ export async function checkConnection(client: VsphereClient, vc: VCenterConfig, 
         loggedIn: false,
       };
     }
-    const what = err instanceof VsphereFault ? err.faultType : err instanceof Error ? err.message : String(err);
+    const what = whatFailed(err);
     return { reachable, tls, login: fail('vcenter-login', `login as "${vc.user}" failed: ${what}`, 'check that the account is enabled and not locked, and that vCenter answers (see vcenter-reachable)'), about, loggedIn: false };
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { BatchResult, EntityPrivileges, MoRef, PrivilegeQuery, VsphereClient } from '../vsphere/api.js';
 import { refKey } from '../vsphere/api.js';
-import { fail, pass, skip, warn, type CheckResult } from './types.js';
+import { fail, pass, skip, warn, whatFailed, type CheckResult } from './types.js';
 
 const NAME = 'vcenter-privileges';
 const READ = ['System.Anonymous', 'System.Read', 'System.View'];
@@ -80,7 +80,7 @@ export async function checkPrivileges(client: VsphereClient, targets: PrivilegeT
   try {
     answers = await client.session.hasPrivilegesOnEntities(queries, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const what = (err as { faultType?: string }).faultType ?? (err instanceof Error ? err.message : String(err));
+    const what = whatFailed(err);
     return fail(NAME, `AuthorizationManager.HasPrivilegeOnEntities failed: ${what}`, 'grant the user System.View on the root vCenter Server (ReadOnly role) so it can read its own privileges');
   }
   const [canary, ...rest] = answers;
@@ -89,7 +89,7 @@ export async function checkPrivileges(client: VsphereClient, targets: PrivilegeT
   }
   const refused = rest.find((r) => !r.ok);
   if (refused && !refused.ok) {
-    const what = (refused.error as { faultType?: string }).faultType ?? refused.error.message;
+    const what = whatFailed(refused.error);
     return fail(NAME, `vCenter refused a privilege query: ${what}`, 'grant the user System.View on the root vCenter Server (ReadOnly role); on vCenter older than 6.7U3 the CNS privileges do not exist (see the cns check)');
   }
   return evaluatePrivileges(reqs, rest.map((r) => (r.ok ? r.value : [])));

@@ -13,7 +13,7 @@ import { checkConnection } from './connection.js';
 import { diskUuidCheck, listKubeNodes, matchNodes, nodesCheck, type KubeNodes } from './node-vms.js';
 import { checkPrivileges } from './privileges.js';
 import { checkTopology } from './topology.js';
-import { fail, pass, reportOf, skip, type CheckResult, type PreflightReport } from './types.js';
+import { fail, pass, reportOf, skip, whatFailed, type CheckResult, type PreflightReport } from './types.js';
 
 export interface PreflightOptions {
   configPath: string;
@@ -124,7 +124,7 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
     };
   } catch (err) {
     // A read failing after login (deadline, dropped connection): report it instead of crashing.
-    const what = (err as { faultType?: string }).faultType ?? (err instanceof Error ? err.message : String(err));
+    const what = whatFailed(err);
     const broken = fail('vcenter-inventory', `reading the inventory failed: ${what}`, 'check that the user holds ReadOnly (System.Read) on the datacenters and that vCenter answers');
     const before = conn ? [conn.reachable, conn.tls, conn.login] : [];
     return { checks: [...before, broken, ...VCENTER_ROWS.slice(before.length).map((name) => skip(name, 'skipped: the inventory could not be read'))], matchedNodes: new Set(), inspected: false };

@@ -26,3 +26,10 @@ export const skip = (name: string, finding: string): CheckResult => ({ name, sta
 export function reportOf(checks: CheckResult[]): PreflightReport {
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
+
+/** What a finding quotes of an error: a vSphere fault's type, else its message. */
+export function whatFailed(err: unknown): string {
+  const faultType = (err as { faultType?: unknown } | null | undefined)?.faultType;
+  if (typeof faultType === 'string') return faultType;
+  return err instanceof Error ? err.message : String(err);
+}
