@@ -90,7 +90,6 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
     }
     const cns = await checkCns(client, conn.about, timeoutMs);
     const allVms = await client.inventory.vms({ signal: AbortSignal.timeout(timeoutMs) });
-    const dcNames = (await client.inventory.datacenters({ signal: AbortSignal.timeout(timeoutMs) })).map((d) => d.name).join(', ');
     let nodeVms: VmInfo[];
     let population: string;
     let matchedNodes = new Set<string>();
@@ -101,6 +100,8 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
       population = `the VMs of ${nodeVms.length} Kubernetes Nodes`;
     } else {
       nodeVms = allVms;
+      // Read only here: the datacenter names serve this finding alone.
+      const dcNames = (await client.inventory.datacenters({ signal: AbortSignal.timeout(timeoutMs) })).map((d) => d.name).join(', ');
       population = `every VM in datacenter(s) ${dcNames}: Kubernetes Nodes not read`;
     }
     const topo = await checkTopology(client, config.labels, nodeVms, timeoutMs);
