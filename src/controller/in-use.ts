@@ -6,8 +6,9 @@
  * settled by asking the VMs: the target VM has the volume's disk → success
  * with that disk's UUID; another VM has it → FAILED_PRECONDITION naming it.
  *
- * Round trips: nothing extra on the normal path (no pre-check before the
- * attach); a conflict costs one read of the target VMs' devices for the
+ * Round trips: nothing extra on the normal path (no device read before the
+ * attach; the batch's one CnsQueryVolume only checks the volumes exist); a
+ * conflict costs one read of the target VMs' devices for the
  * whole batch, plus one all-VM read only when the target VM does not have
  * the disk (to name the VM that does).
  */
