@@ -5,13 +5,19 @@
  * Kept behind an interface so the controller reads as policy, not plumbing.
  */
 import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { httpStatusOf, patchNodeMerge, patchNodeStatus } from '../kube/client.js';
+import { httpStatusOf, patchNodeMerge, patchNodeStatus, withRequestTimeout } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../log.js';
 
 export { httpStatusOf };
 
 export const EVENT_SOURCE = 'vsphere-cpi';
+/**
+ * Bound on every call: client-node sets none, and the controller's stop()
+ * waits for the batch in flight, so one unanswered request would hang
+ * shutdown and leadership hand-over.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface NodeApi {
   readNode(name: string): Promise<V1Node>;
@@ -27,14 +33,15 @@ export interface NodeApi {
 export function createNodeApi(kubeConfig: KubeConfig, log?: Logger): NodeApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   // Aggregates repeats into one Event with a count, like client-go; best effort (never throws).
-  const events = new EventRecorder({ core, component: EVENT_SOURCE, host: process.env['POD_NAME'] || undefined, log });
+  const events = new EventRecorder({ core, component: EVENT_SOURCE, host: process.env['POD_NAME'] || undefined, log, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const timeout = (): ReturnType<typeof withRequestTimeout> => withRequestTimeout(REQUEST_TIMEOUT_MS);
   return {
-    readNode: (name) => core.readNode({ name }),
-    patchNode: (name, body) => patchNodeMerge(core, name, body),
-    patchNodeStatus: (name, body) => patchNodeStatus(core, name, body, 'merge'),
+    readNode: (name) => core.readNode({ name }, timeout()),
+    patchNode: (name, body) => patchNodeMerge(core, name, body, REQUEST_TIMEOUT_MS),
+    patchNodeStatus: (name, body) => patchNodeStatus(core, name, body, 'merge', REQUEST_TIMEOUT_MS),
     deleteNode: async (name) => {
       try {
-        await core.deleteNode({ name });
+        await core.deleteNode({ name }, timeout());
       } catch (err) {
         if (httpStatusOf(err) !== 404) throw err; // already gone is what we wanted
       }

@@ -114,10 +114,11 @@ export const strategicMergePatchOptions = setHeaderOptions('Content-Type', Patch
  * JSON merge patch (RFC 7386) of a Node's metadata/spec: maps merge, `null`
  * deletes a key, lists (taints!) are replaced whole. Put
  * `metadata.resourceVersion` in the patch to make it conditional (409 when
- * someone else changed the node since).
+ * someone else changed the node since). `timeoutMs` aborts a request the
+ * server never answers (see withRequestTimeout).
  */
-export function patchNodeMerge(core: CoreV1Api, name: string, patch: object): Promise<V1Node> {
-  return core.patchNode({ name, body: patch }, mergePatchOptions);
+export function patchNodeMerge(core: CoreV1Api, name: string, patch: object, timeoutMs?: number): Promise<V1Node> {
+  return core.patchNode({ name, body: patch }, timeoutMs ? withRequestTimeout(timeoutMs, mergePatchOptions) : mergePatchOptions);
 }
 
 /** Strategic merge patch of a Node's metadata/spec (taints are still replaced whole: NodeSpec gives them no merge key). */
@@ -136,6 +137,8 @@ export function patchNodeStatus(
   name: string,
   patch: object,
   strategy: 'merge' | 'strategic' = 'merge',
+  timeoutMs?: number,
 ): Promise<V1Node> {
-  return core.patchNodeStatus({ name, body: patch }, strategy === 'merge' ? mergePatchOptions : strategicMergePatchOptions);
+  const options = strategy === 'merge' ? mergePatchOptions : strategicMergePatchOptions;
+  return core.patchNodeStatus({ name, body: patch }, timeoutMs ? withRequestTimeout(timeoutMs, options) : options);
 }

@@ -9,7 +9,7 @@
  */
 import type { CoreV1Api, CoreV1Event, V1Node } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
-import { httpStatusOf, kubeErrorMessage, mergePatchOptions } from './client.js';
+import { httpStatusOf, kubeErrorMessage, mergePatchOptions, withRequestTimeout } from './client.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -25,6 +25,8 @@ export interface EventRecorderOptions {
   dedupWindowMs?: number;
   /** Most distinct events remembered for aggregation. Default 4096 (client-go's cache size). */
   maxTracked?: number;
+  /** Aborts an event write the server never answers (callers may await it); default none. */
+  requestTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -111,7 +113,8 @@ export class EventRecorder {
       reportingInstance: this.options.host ?? '',
     };
     try {
-      await this.options.core.createNamespacedEvent({ namespace: this.namespace, body });
+      const t = this.options.requestTimeoutMs;
+      await this.options.core.createNamespacedEvent({ namespace: this.namespace, body }, t ? withRequestTimeout(t) : undefined);
     } catch (err) {
       this.log.warn({ err: kubeErrorMessage(err), node: node.metadata?.name, reason }, 'could not record event');
     }
@@ -121,7 +124,7 @@ export class EventRecorder {
     try {
       await this.options.core.patchNamespacedEvent(
         { name: entry.name, namespace: this.namespace, body: { count, lastTimestamp: new Date().toISOString() } },
-        mergePatchOptions,
+        this.options.requestTimeoutMs ? withRequestTimeout(this.options.requestTimeoutMs, mergePatchOptions) : mergePatchOptions,
       );
     } catch (err) {
       // The first write failed or the event expired (events have a TTL): start a fresh one.

@@ -168,7 +168,7 @@ describe('node patch helpers', () => {
   test('withRequestTimeout aborts a request the server never answers, and combines with patch options', async () => {
     server.put<V1Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'slow' } });
     server.resetRequests();
-    server.setFault((request) => (request.path === '/api/v1/nodes/slow' ? 'hang' : undefined));
+    server.setFault((request) => (request.path.startsWith('/api/v1/nodes/slow') ? 'hang' : undefined));
     try {
       const read = await core.readNode({ name: 'slow' }, withRequestTimeout(200)).catch((e: unknown) => e);
       expect((read as Error).name).toBe('AbortError');
@@ -176,6 +176,11 @@ describe('node patch helpers', () => {
         .patchNode({ name: 'slow', body: { metadata: { labels: { x: '1' } } } }, withRequestTimeout(200, mergePatchOptions))
         .catch((e: unknown) => e);
       expect((patched as Error).name).toBe('AbortError');
+      // The Node patch helpers take the same bound (the CPI passes one on every write).
+      const merged = await patchNodeMerge(core, 'slow', { metadata: { labels: { x: '1' } } }, 200).catch((e: unknown) => e);
+      expect((merged as Error).name).toBe('AbortError');
+      const status = await patchNodeStatus(core, 'slow', { status: { addresses: [] } }, 'merge', 200).catch((e: unknown) => e);
+      expect((status as Error).name).toBe('AbortError');
       await waitForZero(() => server.hangingCount());
     } finally {
       server.setFault(undefined);
@@ -231,6 +236,14 @@ describe('event recorder', () => {
     server.setFault((request) => (request.path.includes('/events') ? 500 : undefined));
     try {
       await expect(recorder.recordNodeEvent(node, 'Warning', 'Other', 'x'.repeat(5000))).resolves.toBeUndefined();
+    } finally {
+      server.setFault(undefined);
+    }
+    const bounded = createEventRecorder({ core, component: 'vsphere-cpi', requestTimeoutMs: 200 });
+    server.setFault((request) => (request.path.includes('/events') ? 'hang' : undefined));
+    try {
+      await expect(bounded.recordNodeEvent(node, 'Warning', 'Hung', 'the API server never answers')).resolves.toBeUndefined();
+      await waitForZero(() => server.hangingCount());
     } finally {
       server.setFault(undefined);
     }
