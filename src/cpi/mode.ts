@@ -21,7 +21,8 @@ import type { VsphereClient } from '../vsphere/api.js';
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
 import { CpiController } from './controller.js';
 import { registerCpiMetrics } from './metrics.js';
-import { httpStatusOf, kubeErrorMessage, loadKubeConfig } from '../kube/client.js';
+import { httpStatusOf, kubeErrorMessage, loadKubeConfig, withRequestTimeout } from '../kube/client.js';
+import { REQUEST_TIMEOUT_MS } from './node-api.js';
 import { startLeaderElection, type LeaderElector } from '../kube/leader-election.js';
 
 /** Reads a Secret's data, base64-decoded; undefined when it does not exist. Values are never logged. */
@@ -29,7 +30,7 @@ export function secretReader(kc: KubeConfig): ReadSecret {
   const core = kc.makeApiClient(CoreV1Api);
   return async (namespace, name) => {
     try {
-      const secret = await core.readNamespacedSecret({ namespace, name });
+      const secret = await core.readNamespacedSecret({ namespace, name }, withRequestTimeout(REQUEST_TIMEOUT_MS));
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
       for (const [k, v] of Object.entries(secret.stringData ?? {})) out[k] ??= v;
