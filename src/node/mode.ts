@@ -32,7 +32,7 @@ export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<Mo
   const nodeName = opts.nodeName ?? '';
   if (!nodeName) logger.warn('NODE_NAME is not set: NodeGetInfo needs it (set it from the downward API spec.nodeName)');
   const deviceDir = opts.deviceDir ?? DEFAULT_DEVICE_DIR;
-  const labels = await readNodeLabels(opts.configPath, logger);
+  const labels = await readNodeLabels(opts.configPath, logger, opts.env);
   const configured = !!labels && (labels.topologyCategories.length > 0 || !!labels.zone || !!labels.region);
   const kubeConfig = await loadKubeConfig(opts);
 

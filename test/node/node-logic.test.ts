@@ -186,13 +186,18 @@ describe('readNodeLabels', () => {
     const dir = await mkdtemp(join(tmpdir(), 'node-labels-'));
     try {
       const conf = join(dir, 'csi-vsphere.conf');
-      expect(await readNodeLabels(join(dir, 'missing.conf'), silentLogger)).toBeUndefined();
+      expect(await readNodeLabels(join(dir, 'missing.conf'), silentLogger, {})).toBeUndefined();
       await writeFile(conf, '[Labels]\ntopology-categories = k8s-zone, k8s-region\n');
-      expect(await readNodeLabels(conf, silentLogger)).toEqual({ topologyCategories: ['k8s-zone', 'k8s-region'], zone: undefined, region: undefined });
+      expect(await readNodeLabels(conf, silentLogger, {})).toEqual({ topologyCategories: ['k8s-zone', 'k8s-region'], zone: undefined, region: undefined });
       await writeFile(conf, '[Labels]\ntopology-categories = k8s-zone\nzone = z\n');
-      await expect(readNodeLabels(conf, silentLogger)).rejects.toThrow('cannot be combined with zone/region');
+      await expect(readNodeLabels(conf, silentLogger, {})).rejects.toThrow('cannot be combined with zone/region');
       await writeFile(conf, `[Labels]\ntopology-categories = ${Array.from({ length: 6 }, (_, i) => `c${i}`).join(',')}\n`);
-      await expect(readNodeLabels(conf, silentLogger)).rejects.toThrow('at most');
+      await expect(readNodeLabels(conf, silentLogger, {})).rejects.toThrow('at most');
+      // The controller's VSPHERE_LABEL_* overrides apply here too, with or without a file.
+      const env = { VSPHERE_LABEL_ZONE: 'k8s-zone', VSPHERE_LABEL_REGION: 'k8s-region' };
+      expect(await readNodeLabels(join(dir, 'missing.conf'), silentLogger, env)).toEqual({ topologyCategories: [], zone: 'k8s-zone', region: 'k8s-region' });
+      await writeFile(conf, '[Labels]\nzone = file-zone\nregion = file-region\n');
+      expect(await readNodeLabels(conf, silentLogger, { VSPHERE_LABEL_ZONE: 'env-zone' })).toEqual({ topologyCategories: [], zone: 'env-zone', region: 'file-region' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
