@@ -1,7 +1,9 @@
 /** Kubernetes Node objects as a kubelet registers them on vSphere, before the CPI initialized them. */
 import type { V1Node } from '@kubernetes/client-node';
 
-export const UNINITIALIZED_TAINT = 'node.cloudprovider.kubernetes.io/uninitialized';
+import { UNINITIALIZED_TAINT } from '../cpi/node-patch.js';
+
+export { UNINITIALIZED_TAINT };
 
 export function kubeletNode(name: string, biosUuid: string): V1Node {
   return {
