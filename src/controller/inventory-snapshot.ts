@@ -9,7 +9,7 @@ import type { CallOptions, MoRef, VsphereClient } from '../vsphere/api.js';
 import { refKey } from '../vsphere/api.js';
 import { awaitShared } from './abandon.js';
 import type { PlacementDatastore, PlacementHost, PlacementInventory } from './placement.js';
-import { topologyKeysByCategory } from './topology-keys.js';
+import { topologyKeysByCategory } from '../contract/topology-keys.js';
 
 export interface InventorySnapshotOptions {
   /** How long a snapshot is reused; default 30 s. 0 = read every time. */

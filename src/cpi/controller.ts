@@ -18,7 +18,7 @@ import { buildAddressPatch, buildNodePatch, needsInitialization } from './node-p
 import { planNode, type NodePlan, type NodeProblem } from './node-plan.js';
 import { RetryBackoff } from './retry-backoff.js';
 import { wantedCategories } from './topology.js';
-import { uuidFromProviderId } from './uuid.js';
+import { uuidFromProviderId } from '../contract/uuid.js';
 
 export interface CpiControllerOptions {
   kubeConfig: KubeConfig;

@@ -8,10 +8,9 @@
  * if the node changed meanwhile, and the controller re-reads and retries.
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import { UNINITIALIZED_TAINT } from '../contract/taints.js';
 import type { NodeAddress } from './addresses.js';
 
-export const UNINITIALIZED_TAINT = 'node.cloudprovider.kubernetes.io/uninitialized';
-export const SHUTDOWN_TAINT = 'node.cloudprovider.kubernetes.io/shutdown';
 export const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
 export const LEGACY_INSTANCE_TYPE_LABEL = 'beta.kubernetes.io/instance-type';
 

@@ -8,9 +8,10 @@ import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { LabelsConfig } from '../config/types.js';
 import { selectNodeAddresses, type compileAddressRules, type IpFamily, type NodeAddress } from './addresses.js';
 import { instanceTypeFor } from './instance-type.js';
-import { INSTANCE_TYPE_LABEL, LEGACY_INSTANCE_TYPE_LABEL, needsInitialization, SHUTDOWN_TAINT, UNINITIALIZED_TAINT } from './node-patch.js';
+import { SHUTDOWN_TAINT, UNINITIALIZED_TAINT } from '../contract/taints.js';
+import { INSTANCE_TYPE_LABEL, LEGACY_INSTANCE_TYPE_LABEL, needsInitialization } from './node-patch.js';
 import { topologyLabels, type AncestorEntry, type TagFacts } from './topology.js';
-import { providerIdFor, uuidFromProviderId } from './uuid.js';
+import { providerIdFor, uuidFromProviderId } from '../contract/uuid.js';
 import { describeSearch, type VmMatch } from './vm-matcher.js';
 
 export interface PlanContext {

@@ -4,13 +4,9 @@
  * folders → datacenter), so a tag on the host overrides one on the cluster.
  */
 import type { LabelsConfig } from '../config/types.js';
+import { CSI_TOPOLOGY_PREFIX, LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL } from '../contract/topology-keys.js';
 import { refKey } from '../vsphere/api.js';
 
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
-export const REGION_LABEL = 'topology.kubernetes.io/region';
-export const LEGACY_ZONE_LABEL = 'failure-domain.beta.kubernetes.io/zone';
-export const LEGACY_REGION_LABEL = 'failure-domain.beta.kubernetes.io/region';
-export const CSI_TOPOLOGY_PREFIX = 'topology.csi.vmware.com/';
 
 const LABEL_VALUE_RE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 

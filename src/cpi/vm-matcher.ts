@@ -6,7 +6,7 @@
  */
 import type { V1Node } from '@kubernetes/client-node';
 import type { VmInfo } from '../vsphere/api.js';
-import { candidateUuids, normalizeUuid, uuidFromProviderId } from './uuid.js';
+import { candidateUuids, normalizeUuid, uuidFromProviderId } from '../contract/uuid.js';
 
 export interface LocatedVm {
   /** vCenter host the VM lives in (for messages and per-vCenter settings). */

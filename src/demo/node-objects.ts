@@ -1,7 +1,7 @@
 /** Kubernetes Node objects as a kubelet registers them on vSphere, before the CPI initialized them. */
 import type { V1Node } from '@kubernetes/client-node';
 
-import { UNINITIALIZED_TAINT } from '../cpi/node-patch.js';
+import { UNINITIALIZED_TAINT } from '../contract/taints.js';
 
 export { UNINITIALIZED_TAINT };
 

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normalizeUuid } from '../cpi/uuid.js';
+import { normalizeUuid } from '../contract/uuid.js';
 
 export { normalizeUuid };
 

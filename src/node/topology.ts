@@ -14,18 +14,14 @@ import { httpStatusOf, kubeErrorMessage, withRequestTimeout } from '../kube/clie
 import type { Logger } from '../log.js';
 import type { TopologySource } from './info.js';
 // The labels and the taint the CPI (this project's `cpi` mode or another) puts on Nodes: read here as it writes them.
-import { UNINITIALIZED_TAINT } from '../cpi/node-patch.js';
-import { CSI_TOPOLOGY_PREFIX, LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL } from '../cpi/topology.js';
+import { UNINITIALIZED_TAINT } from '../contract/taints.js';
+import { CSI_TOPOLOGY_PREFIX, REGION_KEYS, ZONE_KEYS } from '../contract/topology-keys.js';
 
-export { CSI_TOPOLOGY_PREFIX };
-export const ZONE_KEYS = [ZONE_LABEL, LEGACY_ZONE_LABEL] as const;
-export const REGION_KEYS = [REGION_LABEL, LEGACY_REGION_LABEL] as const;
 const WATCH_RETRY_MS = 1000;
 const DEADLINE_MARGIN_MS = 1000;
 /** client-node sets no timeout: an API server that stops answering would hold NodeGetInfo until the caller gives up. */
 const READ_TIMEOUT_MS = 10_000;
 
-export { UNINITIALIZED_TAINT };
 
 export interface KubeTopologyOptions {
   kubeConfig: KubeConfig;

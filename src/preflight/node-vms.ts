@@ -6,7 +6,7 @@
  * because some guests report the first three groups byte-swapped.
  */
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
-import { candidateUuids, uuidFromProviderId } from '../cpi/uuid.js';
+import { candidateUuids, uuidFromProviderId } from '../contract/uuid.js';
 import { loadKubeConfig, kubeErrorMessage } from '../kube/client.js';
 import type { VmInfo } from '../vsphere/api.js';
 import { fail, pass, skip, warn, type CheckResult } from './types.js';
@@ -19,7 +19,7 @@ export interface KubeNode {
 
 export type KubeNodes = { ok: true; nodes: KubeNode[]; source: string } | { ok: false; check: CheckResult };
 
-/** A Node's candidate BIOS UUIDs, matched the way the CPI matches them (src/cpi/uuid.ts). */
+/** A Node's candidate BIOS UUIDs, matched the way the CPI matches them (src/contract/uuid.ts). */
 export function nodeUuids(node: V1Node): string[] {
   const provider = uuidFromProviderId(node.spec?.providerID?.trim().toLowerCase());
   return [...new Set([...(provider ? [provider] : []), ...candidateUuids(node.status?.nodeInfo?.systemUUID)])];

@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { startVcsim } from '../../src/harness/vcsim.js';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import { CpiController, type CpiControllerOptions } from '../../src/cpi/controller.js';
-import { SHUTDOWN_TAINT } from '../../src/cpi/node-patch.js';
-import { swapUuidByteOrder } from '../../src/cpi/uuid.js';
+import { SHUTDOWN_TAINT } from '../../src/contract/taints.js';
+import { swapUuidByteOrder } from '../../src/contract/uuid.js';
 import type { VmInfo, VsphereClient } from '../../src/vsphere/api.js';
 import {
   eventsFor, getNode, hasUninitTaint, newClient, pendingNode, setGuest, startTaggedSim, waitFor, waitForNode, type TaggedSim,

@@ -8,7 +8,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { startVcsim, vcsimClient, type Vcsim } from '../../src/harness/vcsim.js';
 import type { KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import type { MoRef, VmInfo, VsphereClient } from '../../src/vsphere/api.js';
-import { UNINITIALIZED_TAINT } from '../../src/cpi/node-patch.js';
+import { UNINITIALIZED_TAINT } from '../../src/contract/taints.js';
 
 export interface TaggedSim {
   sim: Vcsim;

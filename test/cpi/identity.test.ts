@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { candidateUuids, normalizeUuid, providerIdFor, swapUuidByteOrder, uuidFromProviderId } from '../../src/cpi/uuid.js';
+import { candidateUuids, normalizeUuid, providerIdFor, swapUuidByteOrder, uuidFromProviderId } from '../../src/contract/uuid.js';
 import { guestOsShortName, instanceTypeFor } from '../../src/cpi/instance-type.js';
 
 describe('BIOS UUID handling', () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { V1Node } from '@kubernetes/client-node';
 import { compileAddressRules } from '../../src/cpi/addresses.js';
 import { planNode, type PlanContext } from '../../src/cpi/node-plan.js';
-import { SHUTDOWN_TAINT, UNINITIALIZED_TAINT } from '../../src/cpi/node-patch.js';
+import { SHUTDOWN_TAINT, UNINITIALIZED_TAINT } from '../../src/contract/taints.js';
 import type { VmMatch } from '../../src/cpi/vm-matcher.js';
 
 const ctx = (over: Partial<PlanContext> = {}): PlanContext => ({

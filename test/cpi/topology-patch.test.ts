@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import type { V1Node } from '@kubernetes/client-node';
 import { topologyLabels, wantedCategories, type AncestorEntry, type TagFacts } from '../../src/cpi/topology.js';
-import { buildAddressPatch, buildNodePatch, needsInitialization, SHUTDOWN_TAINT, UNINITIALIZED_TAINT } from '../../src/cpi/node-patch.js';
+import { SHUTDOWN_TAINT, UNINITIALIZED_TAINT } from '../../src/contract/taints.js';
+import { buildAddressPatch, buildNodePatch, needsInitialization } from '../../src/cpi/node-patch.js';
 import { VmIndex, describeSearch } from '../../src/cpi/vm-matcher.js';
 import type { VmInfo } from '../../src/vsphere/api.js';
 

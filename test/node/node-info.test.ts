@@ -14,7 +14,8 @@ import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-a
 import { silentLogger } from '../../src/log.js';
 import { createNodeOs } from '../../src/node/os/index.js';
 import { createNodeService } from '../../src/node/service.js';
-import { createKubeTopology, topologyFromNode, UNINITIALIZED_TAINT } from '../../src/node/topology.js';
+import { UNINITIALIZED_TAINT } from '../../src/contract/taints.js';
+import { createKubeTopology, topologyFromNode } from '../../src/node/topology.js';
 import { connectNodeClient, grpc, statusOf, type NodeClient } from './node-client.js';
 
 const NO_LABELS: LabelsConfig = { topologyCategories: [] };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import { REGION_CATEGORY, ZONE_CATEGORY, startWorld, type World } from '../../src/harness/world.js';
 import { kubeletNode } from '../../src/demo/node-objects.js';
-import { swapUuidByteOrder } from '../../src/cpi/uuid.js';
+import { swapUuidByteOrder } from '../../src/contract/uuid.js';
 
 export interface PreflightFixture {
   world: World;

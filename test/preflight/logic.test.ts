@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import { versionAtLeast, MIN_CNS_API } from '../../src/preflight/cns.js';
 import { formatJson, formatText } from '../../src/preflight/format.js';
 import { diskUuidCheck, nodeUuids } from '../../src/preflight/node-vms.js';
-import { swapUuidByteOrder } from '../../src/cpi/uuid.js';
+import { swapUuidByteOrder } from '../../src/contract/uuid.js';
 import { evaluatePrivileges, requiredPrivileges } from '../../src/preflight/privileges.js';
 import { configuredCategories, domainOf, sharedDatastores } from '../../src/preflight/topology.js';
 import { fail, pass, reportOf, skip, warn } from '../../src/preflight/types.js';
