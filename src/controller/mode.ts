@@ -11,6 +11,7 @@
  *   VSPHERE_CSI_BATCH_MAX=32          largest CNS batch
  */
 import { loadCsiConfig } from '../config/csi-config.js';
+import { topologyConfigured } from '../contract/topology-keys.js';
 import { createIdentityService } from '../csi/identity.js';
 import type { Logger } from '../log.js';
 import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
@@ -46,7 +47,7 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
   });
   return {
     services: {
-      Identity: createIdentityService({ mode: 'controller', probe: () => sessionIsLive(client, logger) }),
+      Identity: createIdentityService({ topology: topologyConfigured(config.labels), probe: () => sessionIsLive(client, logger) }),
       Controller: controller.service,
     },
     close: async () => {

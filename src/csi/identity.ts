@@ -1,14 +1,16 @@
 /**
  * CSI Identity, served in every mode that serves CSI.
  *
- * Capabilities: the reference driver answers the same list in every mode
- * (CONTROLLER_SERVICE + VOLUME_ACCESSIBILITY_CONSTRAINTS) because one Go
- * process may serve both. Here each mode answers what it really serves:
- * - controller: CONTROLLER_SERVICE, VOLUME_ACCESSIBILITY_CONSTRAINTS, VolumeExpansion ONLINE;
- * - node: VOLUME_ACCESSIBILITY_CONSTRAINTS, VolumeExpansion ONLINE (no Controller service
- *   on the node socket, so advertising it would send a CO to UNIMPLEMENTED).
- * No sidecar reads the node plugin's capabilities (node-driver-registrar uses
- * GetPluginInfo, livenessprobe uses Probe), so this is safe as a drop-in.
+ * Capabilities describe the plugin, not the process: the CSI spec lets a CO
+ * reach a plugin's services through different endpoints, and a CO (or a
+ * conformance harness) that asks the node socket must learn that the plugin
+ * has a Controller service, or it never drives ControllerPublish before
+ * NodeStage. So controller and node mode answer the same set, as the
+ * reference driver does:
+ * - CONTROLLER_SERVICE and VolumeExpansion ONLINE, always;
+ * - VOLUME_ACCESSIBILITY_CONSTRAINTS only when `[Labels]` configures topology
+ *   (both modes read the same csi-vsphere.conf), because only then does
+ *   NodeGetInfo report segments and CreateVolume honour requirements.
  *
  * Probe: ready comes from the mode's probe() (controller: a live vCenter
  * session). probe() throwing means unhealthy → the error maps to a gRPC status,
@@ -41,20 +43,18 @@ export function packageVersion(): string {
   return cachedVersion;
 }
 
-export type CsiMode = 'controller' | 'node';
-
 export interface IdentityOptions {
-  mode: CsiMode;
+  /** Whether `[Labels]` configures topology (contract/topology-keys.ts topologyConfigured). */
+  topology: boolean;
   /** Resolves true when the mode's dependencies are ready; throws when unhealthy. */
   probe: () => Promise<boolean>;
   /** Default: packageVersion(). */
   version?: string;
 }
 
-export function pluginCapabilities(mode: CsiMode): PluginCapability[] {
-  const caps: PluginCapability[] = [];
-  if (mode === 'controller') caps.push({ service: { type: 'CONTROLLER_SERVICE' } });
-  caps.push({ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } });
+export function pluginCapabilities(topology: boolean): PluginCapability[] {
+  const caps: PluginCapability[] = [{ service: { type: 'CONTROLLER_SERVICE' } }];
+  if (topology) caps.push({ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } });
   caps.push({ volume_expansion: { type: 'ONLINE' } });
   return caps;
 }
@@ -63,7 +63,7 @@ export function createIdentityService(opts: IdentityOptions): ServiceImpl {
   const version = opts.version ?? packageVersion();
   return {
     GetPluginInfo: async (): Promise<GetPluginInfoResponse> => ({ name: DRIVER_NAME, vendor_version: version, manifest: {} }),
-    GetPluginCapabilities: async (): Promise<GetPluginCapabilitiesResponse> => ({ capabilities: pluginCapabilities(opts.mode) }),
+    GetPluginCapabilities: async (): Promise<GetPluginCapabilitiesResponse> => ({ capabilities: pluginCapabilities(opts.topology) }),
     Probe: async (): Promise<ProbeResponse> => ({ ready: { value: await opts.probe() } }),
   };
 }

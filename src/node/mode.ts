@@ -1,12 +1,14 @@
 /**
  * `vsphere-csi node`: CSI Identity + Node on the kubelet plugin socket.
  * Needs no vCenter and no config file; reads `[Labels]` when a config file
- * exists, and the Kubernetes API (in-cluster or --kubeconfig) for the
- * node's topology labels when it is reachable.
+ * exists, and, when those configure topology, the Kubernetes API
+ * (in-cluster or --kubeconfig) for the node's topology labels.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { failedPrecondition } from '../csi/errors.js';
+import { topologyConfigured } from '../contract/topology-keys.js';
 import { createIdentityService } from '../csi/identity.js';
+import type { LabelsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
 import type { TopologySource } from './info.js';
@@ -28,25 +30,32 @@ async function loadKubeConfig(opts: ModeOptions): Promise<KubeConfig | undefined
   return load(opts.kubeconfig);
 }
 
+/**
+ * Where NodeGetInfo's segments come from. Only called when `[Labels]`
+ * configures topology: otherwise VOLUME_ACCESSIBILITY_CONSTRAINTS is not
+ * advertised, NodeGetInfo reports no segments, and the node needs no
+ * Kubernetes access at all.
+ */
+async function topologySource(opts: ModeOptions, labels: LabelsConfig, nodeName: string, logger: Logger): Promise<TopologySource> {
+  const kubeConfig = nodeName ? await loadKubeConfig(opts) : undefined;
+  if (kubeConfig) {
+    const { createKubeTopology } = await import('./topology.js');
+    return createKubeTopology({ kubeConfig, nodeName, logger, labels });
+  }
+  // Topology is configured but cannot be read: reporting none would place volumes anywhere.
+  const why = nodeName ? 'no Kubernetes access (not in a cluster and no --kubeconfig)' : 'NODE_NAME is not set';
+  return async () => {
+    throw failedPrecondition(`[Labels] in ${opts.configPath} asks for topology, but ${why}: the node's topology labels cannot be read`);
+  };
+}
+
 export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<ModeHandle> {
   const nodeName = opts.nodeName ?? '';
   if (!nodeName) logger.warn('NODE_NAME is not set: NodeGetInfo needs it (set it from the downward API spec.nodeName)');
   const deviceDir = opts.deviceDir ?? DEFAULT_DEVICE_DIR;
   const labels = await readNodeLabels(opts.configPath, logger, opts.env);
-  const configured = !!labels && (labels.topologyCategories.length > 0 || !!labels.zone || !!labels.region);
-  const kubeConfig = await loadKubeConfig(opts);
-
-  let topology: TopologySource | undefined;
-  if (kubeConfig && nodeName) {
-    const { createKubeTopology } = await import('./topology.js');
-    topology = createKubeTopology({ kubeConfig, nodeName, logger, ...(labels ? { labels } : {}) });
-  } else if (configured) {
-    // Topology is configured but cannot be read: reporting none would place volumes anywhere.
-    const why = nodeName ? 'no Kubernetes access (not in a cluster and no --kubeconfig)' : 'NODE_NAME is not set';
-    topology = async () => {
-      throw failedPrecondition(`[Labels] in ${opts.configPath} asks for topology, but ${why}: the node's topology labels cannot be read`);
-    };
-  }
+  const configured = topologyConfigured(labels);
+  const topology = labels && configured ? await topologySource(opts, labels, nodeName, logger) : undefined;
 
   const node = createNodeService({
     os: createNodeOs({ deviceDir }),
@@ -63,7 +72,7 @@ export async function runNodeMode(opts: ModeOptions, logger: Logger): Promise<Mo
   logger.info({ nodeName, deviceDir, topology: topology ? 'kubernetes node labels' : 'none' }, 'node service ready');
   const probe = async (): Promise<boolean> => true;
   return {
-    services: { Identity: createIdentityService({ mode: 'node', probe }), Node: node },
+    services: { Identity: createIdentityService({ topology: configured, probe }), Node: node },
     close: async () => undefined,
   };
 }

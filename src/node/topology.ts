@@ -26,8 +26,8 @@ const READ_TIMEOUT_MS = 10_000;
 export interface KubeTopologyOptions {
   kubeConfig: KubeConfig;
   nodeName: string;
-  /** `[Labels]` of csi-vsphere.conf when a config file was given. */
-  labels?: LabelsConfig;
+  /** `[Labels]` of csi-vsphere.conf; node mode reads topology only when they configure some. */
+  labels: LabelsConfig;
   /** How long to wait for the CPI; default 90 s (kubelet gives NodeGetInfo 2 minutes at plugin registration). */
   waitMs?: number;
   logger: Logger;
@@ -37,13 +37,13 @@ export interface KubeTopologyOptions {
 export type TopologyVerdict = { ready: true; segments: Record<string, string> } | { ready: false; missing: string };
 
 /** Pure decision from a Node object and the configured labels. */
-export function topologyFromNode(node: V1Node, labels: LabelsConfig | undefined): TopologyVerdict {
+export function topologyFromNode(node: V1Node, labels: LabelsConfig): TopologyVerdict {
   const nodeLabels = node.metadata?.labels ?? {};
   if ((node.spec?.taints ?? []).some((t) => t.key === UNINITIALIZED_TAINT)) {
     return { ready: false, missing: `taint ${UNINITIALIZED_TAINT} to be removed` };
   }
   const segments: Record<string, string> = {};
-  const categories = labels?.topologyCategories ?? [];
+  const categories = labels.topologyCategories;
   if (categories.length > 0) {
     for (const category of categories) {
       const key = CSI_TOPOLOGY_PREFIX + category;
@@ -53,8 +53,8 @@ export function topologyFromNode(node: V1Node, labels: LabelsConfig | undefined)
     }
     return { ready: true, segments };
   }
-  // Legacy zone/region config requires them; without config they are reported when present.
-  const required = [...(labels?.zone ? [ZONE_KEYS] : []), ...(labels?.region ? [REGION_KEYS] : [])];
+  // Legacy zone/region config: each configured one is required, under its current or its legacy key.
+  const required = [...(labels.zone ? [ZONE_KEYS] : []), ...(labels.region ? [REGION_KEYS] : [])];
   for (const keys of required) {
     if (!keys.some((k) => nodeLabels[k])) return { ready: false, missing: `label ${keys[0]}` };
   }
@@ -123,7 +123,7 @@ export function createKubeTopology(options: KubeTopologyOptions): TopologySource
  * the deadline passes, the call is cancelled or the watch ends (the caller
  * re-reads and watches again). Resolves with the newest copy seen.
  */
-async function watchUntilReady(kubeConfig: KubeConfig, node: V1Node, labels: LabelsConfig | undefined, deadline: number, signal: AbortSignal): Promise<V1Node> {
+async function watchUntilReady(kubeConfig: KubeConfig, node: V1Node, labels: LabelsConfig, deadline: number, signal: AbortSignal): Promise<V1Node> {
   const name = node.metadata?.name ?? '';
   let latest = node;
   let controller: AbortController | undefined;

@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceError } from '@grpc/grpc-js';
-import { createCsiClient } from '../../src/csi/client.js';
+import { createCsiClient, type CsiClient } from '../../src/csi/client.js';
 import { builtMain } from '../support/built-main.js';
 import { GrpcCode } from '../../src/csi/errors.js';
+import { startKubeApiServer } from '../../src/harness/kube-apiserver.js';
+import { simCsiConfig } from '../../src/harness/sim-config.js';
 import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
 
 const run = promisify(execFile);
@@ -35,6 +37,14 @@ afterAll(async () => {
   await sim?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
+
+const PLUGIN_CAPS_WITHOUT_TOPOLOGY = ['CONTROLLER_SERVICE', 'expansion:ONLINE'];
+const PLUGIN_CAPS_WITH_TOPOLOGY = ['CONTROLLER_SERVICE', 'VOLUME_ACCESSIBILITY_CONSTRAINTS', 'expansion:ONLINE'];
+
+async function capabilitiesOf(client: CsiClient): Promise<string[]> {
+  const caps = await client.call<{ capabilities: Array<Record<string, { type: string }>> }>('Identity', 'GetPluginCapabilities');
+  return caps.capabilities.map((c) => c.service?.type ?? `expansion:${c.volume_expansion?.type}`);
+}
 
 const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME });
 
@@ -118,12 +128,8 @@ describe('vsphere-csi CLI (compiled)', () => {
     const client = createCsiClient(`unix://${socket}`);
     try {
       await expect(client.call('Identity', 'GetPluginInfo')).resolves.toMatchObject({ name: 'csi.vsphere.vmware.com' });
-      const caps = await client.call<{ capabilities: Array<Record<string, { type: string }>> }>('Identity', 'GetPluginCapabilities');
-      expect(caps.capabilities.map((c) => c.service?.type ?? `expansion:${c.volume_expansion?.type}`)).toEqual([
-        'CONTROLLER_SERVICE',
-        'VOLUME_ACCESSIBILITY_CONSTRAINTS',
-        'expansion:ONLINE',
-      ]);
+      // No [Labels]: no topology is honoured, so none is advertised.
+      expect(await capabilitiesOf(client)).toEqual(PLUGIN_CAPS_WITHOUT_TOPOLOGY);
       await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: true } });
     } finally {
       client.close();
@@ -162,8 +168,9 @@ describe('vsphere-csi CLI (compiled)', () => {
     const client = createCsiClient(socket);
     try {
       await expect(client.call('Identity', 'GetPluginInfo')).resolves.toMatchObject({ name: 'csi.vsphere.vmware.com' });
-      const caps = await client.call<{ capabilities: Array<Record<string, { type: string }>> }>('Identity', 'GetPluginCapabilities');
-      expect(caps.capabilities.some((c) => c.service?.type === 'CONTROLLER_SERVICE')).toBe(false);
+      // The plugin's capabilities, the same as the controller socket answers (a CO may ask either).
+      expect(await capabilitiesOf(client)).toEqual(PLUGIN_CAPS_WITHOUT_TOPOLOGY);
+      expect((await client.call<{ accessible_topology: unknown }>('Node', 'NodeGetInfo', {})).accessible_topology).toBeNull();
       await expect(client.call('Identity', 'Probe')).resolves.toEqual({ ready: { value: true } });
       const err = (await client.call('Controller', 'ControllerGetCapabilities').catch((e: unknown) => e)) as ServiceError;
       expect(err.code).toBe(GrpcCode.UNIMPLEMENTED);
@@ -179,5 +186,29 @@ describe('vsphere-csi CLI (compiled)', () => {
     expect(await served.exited).toBe(0);
     await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(served.stderr()).toContain('"signal":"SIGTERM"');
+  });
+
+  test('with [Labels] topology, both modes advertise VOLUME_ACCESSIBILITY_CONSTRAINTS from the same config and NodeGetInfo returns the segments', async () => {
+    const config = join(work, 'zoned.conf');
+    await writeFile(config, simCsiConfig(sim, { clusterId: 'cli-test', topologyCategories: ['k8s-zone'] }));
+    const kube = await startKubeApiServer();
+    const dmi = join(work, 'dmi-zoned');
+    await mkdir(dmi, { recursive: true });
+    await writeFile(join(dmi, 'product_uuid'), '4A8C1E42-3C2B-5E4D-6F70-8192A3B4C5D6\n');
+    kube.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-2', labels: { 'topology.csi.vmware.com/k8s-zone': 'zone-b' } } });
+    const sockets = { controller: join(work, 'zoned-ctl', 'csi.sock'), node: join(work, 'zoned-node', 'csi.sock') };
+    const controller = await serve(['controller', '--endpoint', `unix://${sockets.controller}`, '--config', config]);
+    const node = await serve(['node', '--endpoint', `unix://${sockets.node}`, '--config', config, '--kubeconfig', kube.writeKubeconfig(work), '--node-name', 'worker-2', '--dmi-dir', dmi]);
+    const clients = [createCsiClient(sockets.controller), createCsiClient(sockets.node)];
+    try {
+      for (const client of clients) expect(await capabilitiesOf(client)).toEqual(PLUGIN_CAPS_WITH_TOPOLOGY);
+      const info = await clients[1]!.call<{ accessible_topology: unknown }>('Node', 'NodeGetInfo', {});
+      expect(info.accessible_topology).toEqual({ segments: { 'topology.csi.vmware.com/k8s-zone': 'zone-b' } });
+    } finally {
+      for (const client of clients) client.close();
+      for (const served of [controller, node]) served.child.kill('SIGTERM');
+      expect([await controller.exited, await node.exited]).toEqual([0, 0]);
+      await kube.stop();
+    }
   });
 });

@@ -90,7 +90,7 @@ export async function serveController(world: World, batching: Partial<BatchingOp
       endpoint: `unix://${join(dir, 'csi.sock')}`,
       logger: silentLogger,
       services: {
-        Identity: createIdentityService({ mode: 'controller', probe: () => sessionIsLive(client, silentLogger) }),
+        Identity: createIdentityService({ topology: true, probe: () => sessionIsLive(client, silentLogger) }),
         Controller: controller.service,
       },
     });

@@ -52,7 +52,7 @@ async function start(services: Partial<Record<'Controller' | 'Node', ServiceImpl
   const server = await startCsiServer({
     endpoint: `unix://${path}`,
     logger: extra.logger ?? silentLogger,
-    services: { Identity: createIdentityService({ mode: 'controller', probe: async () => true, version: '9.9.9' }), ...services },
+    services: { Identity: createIdentityService({ topology: true, probe: async () => true, version: '9.9.9' }), ...services },
     shutdownGraceMs: extra.shutdownGraceMs,
     metrics,
   });
@@ -113,7 +113,7 @@ describe('CSI server over a unix socket', () => {
       logger: silentLogger,
       services: {
         Identity: createIdentityService({
-          mode: 'node',
+          topology: false,
           probe: async () => {
             if (mode === 'broken') throw new VsphereConnectionError('connect ECONNREFUSED 127.0.0.1:443');
             return mode === 'ready';
@@ -150,7 +150,7 @@ describe('CSI server over a unix socket', () => {
       () => undefined,
     );
     expect((await stat(path)).isSocket()).toBe(true);
-    const server = await startCsiServer({ endpoint: path, logger: silentLogger, services: { Identity: createIdentityService({ mode: 'node', probe: async () => false }) } });
+    const server = await startCsiServer({ endpoint: path, logger: silentLogger, services: { Identity: createIdentityService({ topology: false, probe: async () => false }) } });
     const client = createCsiClient(path);
     cleanups.push(async () => {
       client.close();

@@ -121,7 +121,10 @@ describe('RBAC in deploy/ covers every Kubernetes call each mode makes', () => {
     const endpoint = `unix://${path.join(dir, 'node.sock')}`;
     const dmi = mkdtempSync(path.join(dir, 'dmi-'));
     writeFileSync(path.join(dmi, 'product_serial'), vmwareProductSerial(world.vms[0]!.biosUuid!));
-    const node = startMode('node', ['node', '--endpoint', endpoint, '--kubeconfig', kubeNode.writeKubeconfig(nodeKubeDir), '--node-name', 'node-0', '--dmi-dir', dmi, '--config', path.join(dir, 'absent.conf')], {}, logs);
+    // The node plugin reads topology labels only when [Labels] configures topology, as the CPI's config does here.
+    const nodeConfig = path.join(dir, 'csi-vsphere.conf');
+    writeFileSync(nodeConfig, '[Labels]\nzone = k8s-zone\nregion = k8s-region\n');
+    const node = startMode('node', ['node', '--endpoint', endpoint, '--kubeconfig', kubeNode.writeKubeconfig(nodeKubeDir), '--node-name', 'node-0', '--dmi-dir', dmi, '--config', nodeConfig], {}, logs);
     procs.push(node);
     await waitReady(endpoint, node);
     const client = createCsiClient(endpoint);

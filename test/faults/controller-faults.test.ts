@@ -40,7 +40,7 @@ async function serve(sim: Vcsim, dir: string): Promise<Served> {
     logger: silentLogger,
     shutdownGraceMs: 2_000,
     services: {
-      Identity: createIdentityService({ mode: 'controller', probe: () => sessionIsLive(client, silentLogger) }),
+      Identity: createIdentityService({ topology: false, probe: () => sessionIsLive(client, silentLogger) }),
       Controller: controller.service,
     },
   });

@@ -18,7 +18,7 @@ import { UNINITIALIZED_TAINT } from '../../src/contract/taints.js';
 import { createKubeTopology, topologyFromNode } from '../../src/node/topology.js';
 import { connectNodeClient, grpc, statusOf, type NodeClient } from './node-client.js';
 
-const NO_LABELS: LabelsConfig = { topologyCategories: [] };
+const ZONE_ONLY: LabelsConfig = { topologyCategories: [], zone: 'k8s-zone' };
 
 const nodeObject = (name: string, labels: Record<string, string>, tainted = false): V1Node => ({
   apiVersion: 'v1',
@@ -36,17 +36,16 @@ describe('topology from Node labels', () => {
     });
     expect(topologyFromNode(nodeObject('n', { 'topology.csi.vmware.com/k8s-zone': 'z1' }), labels)).toEqual({ ready: false, missing: 'label topology.csi.vmware.com/k8s-region' });
   });
-  test('no config: zone/region and legacy keys when present, none otherwise', () => {
-    expect(topologyFromNode(nodeObject('n', { 'topology.kubernetes.io/zone': 'z', 'failure-domain.beta.kubernetes.io/zone': 'z' }), undefined)).toEqual({
+  test('legacy zone config: zone/region and legacy keys when present', () => {
+    expect(topologyFromNode(nodeObject('n', { 'topology.kubernetes.io/zone': 'z', 'failure-domain.beta.kubernetes.io/zone': 'z' }), ZONE_ONLY)).toEqual({
       ready: true,
       segments: { 'topology.kubernetes.io/zone': 'z', 'failure-domain.beta.kubernetes.io/zone': 'z' },
     });
-    expect(topologyFromNode(nodeObject('n', {}), NO_LABELS)).toEqual({ ready: true, segments: {} });
   });
   test('legacy zone/region config requires the labels; the uninitialized taint always waits', () => {
     expect(topologyFromNode(nodeObject('n', {}), { topologyCategories: [], zone: 'k8s-zone' })).toEqual({ ready: false, missing: 'label topology.kubernetes.io/zone' });
     expect(topologyFromNode(nodeObject('n', { 'failure-domain.beta.kubernetes.io/zone': 'z' }), { topologyCategories: [], zone: 'k8s-zone' })).toMatchObject({ ready: true });
-    expect(topologyFromNode(nodeObject('n', { 'topology.kubernetes.io/zone': 'z' }, true), undefined)).toEqual({ ready: false, missing: `taint ${UNINITIALIZED_TAINT} to be removed` });
+    expect(topologyFromNode(nodeObject('n', { 'topology.kubernetes.io/zone': 'z' }, true), ZONE_ONLY)).toEqual({ ready: false, missing: `taint ${UNINITIALIZED_TAINT} to be removed` });
   });
 });
 
@@ -70,7 +69,7 @@ describe('NodeGetInfo over gRPC', () => {
   });
 
   /** A Node service with its own DMI folder and socket; topology when labels are given. */
-  const serve = async (name: string, dmi: Record<string, string>, topology?: { labels?: LabelsConfig; waitMs: number }): Promise<NodeClient> => {
+  const serve = async (name: string, dmi: Record<string, string>, topology?: { labels: LabelsConfig; waitMs: number }): Promise<NodeClient> => {
     const dmiDir = join(root, name, 'dmi');
     await mkdir(dmiDir, { recursive: true });
     for (const [file, text] of Object.entries(dmi)) await writeFile(join(dmiDir, file), text);
@@ -80,7 +79,7 @@ describe('NodeGetInfo over gRPC', () => {
       dmiDir,
       maxVolumesPerNode: 30,
       ...(topology
-        ? { topology: createKubeTopology({ kubeConfig: kube.kubeConfig(), nodeName: name, logger: silentLogger, waitMs: topology.waitMs, ...(topology.labels ? { labels: topology.labels } : {}) }) }
+        ? { topology: createKubeTopology({ kubeConfig: kube.kubeConfig(), nodeName: name, logger: silentLogger, waitMs: topology.waitMs, labels: topology.labels }) }
         : {}),
     });
     const server = await startCsiServer({ endpoint: `unix://${join(root, name, 'csi.sock')}`, logger: silentLogger, services: { Identity: {}, Node: node } });
@@ -106,7 +105,7 @@ describe('NodeGetInfo over gRPC', () => {
 
   test('zone/region labels become the accessible topology', async () => {
     kube.put(nodeObject('zoned', { 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'region-1' }));
-    const client = await serve('zoned', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { waitMs: 1000 });
+    const client = await serve('zoned', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { labels: { ...ZONE_ONLY, region: 'k8s-region' }, waitMs: 1000 });
     const info = await client.call<Info>('NodeGetInfo', {});
     expect(info.accessible_topology).toEqual({ segments: { 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'region-1' } });
   });
@@ -136,14 +135,14 @@ describe('NodeGetInfo over gRPC', () => {
 
   test('the wait ends before the caller\'s deadline, with the reason instead of DEADLINE_EXCEEDED', async () => {
     kube.put(nodeObject('slow', {}, true));
-    const client = await serve('slow', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { waitMs: 60_000 });
+    const client = await serve('slow', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { labels: ZONE_ONLY, waitMs: 60_000 });
     const status = await statusOf(client.call('NodeGetInfo', {}, 2500));
     expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(status.details).toContain(`taint ${UNINITIALIZED_TAINT}`);
   });
 
   test('a Node missing from the API points at NODE_NAME', async () => {
-    const client = await serve('ghost', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { waitMs: 500 });
+    const client = await serve('ghost', { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' }, { labels: ZONE_ONLY, waitMs: 500 });
     const status = await statusOf(client.call('NodeGetInfo', {}));
     expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(status.details).toContain('NODE_NAME');
