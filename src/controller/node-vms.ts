@@ -4,19 +4,18 @@
  * re-registered) is detected by ManagedObjectNotFound and re-searched with
  * SearchIndex.FindByUuid.
  */
-import { failedPrecondition, invalidArgument } from '../csi/errors.js';
+import { failedPrecondition, notFound, type CsiError } from '../csi/errors.js';
 import type { CallOptions, MoRef, VmInfo, VsphereClient } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Validates and normalizes a node id to the lowercase dashed BIOS UUID form. */
-export function normalizeNodeId(nodeId: string, field = 'node_id'): string {
-  const id = nodeId.trim().toLowerCase();
-  if (!UUID_RE.test(id)) {
-    throw invalidArgument(`${field} "${nodeId.slice(0, 80)}" is not a VM BIOS UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) as reported by the node plugin`);
-  }
-  return id;
+/**
+ * NOT_FOUND for a node id that is not a BIOS UUID: no VM can have it, so for
+ * the CSI spec the node does not exist; it is not a malformed request.
+ */
+export function noSuchNode(nodeId: string, field = 'node_id'): CsiError {
+  return notFound(
+    `${field} "${nodeId.slice(0, 80)}" matches no VM: node ids are VM BIOS UUIDs (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) as the node plugin reports them in NodeGetInfo (see the CSINode object of the node)`,
+  );
 }
 
 export interface NodeVm {

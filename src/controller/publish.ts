@@ -10,6 +10,7 @@ import type { ControllerPublishVolumeRequest__Output } from '../csi/generated/cs
 import type { ControllerPublishVolumeResponse } from '../csi/generated/csi/v1/ControllerPublishVolumeResponse.js';
 import type { ControllerUnpublishVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerUnpublishVolumeRequest.js';
 import type { ControllerUnpublishVolumeResponse } from '../csi/generated/csi/v1/ControllerUnpublishVolumeResponse.js';
+import { normalizeUuid } from '../contract/uuid.js';
 import { failedPrecondition, invalidArgument, notFound } from '../csi/errors.js';
 import { requireString, requireVolumeId, validateVolumeCapability } from '../csi/validate.js';
 import type { CnsAttached, MoRef } from '../vsphere/api.js';
@@ -18,7 +19,7 @@ import { capabilityProblem } from './capabilities.js';
 import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { settleInUse } from './in-use.js';
-import { normalizeNodeId, type NodeVm } from './node-vms.js';
+import { noSuchNode, type NodeVm } from './node-vms.js';
 
 interface AttachItem {
   volumeId: string;
@@ -49,10 +50,17 @@ export class Publisher {
 
   async publish(req: ControllerPublishVolumeRequest__Output, call: CallContext): Promise<ControllerPublishVolumeResponse> {
     const volumeId = requireVolumeId(req.volume_id);
-    const nodeId = normalizeNodeId(requireString(req.node_id, 'node_id'));
+    const rawNodeId = requireString(req.node_id, 'node_id');
     validateVolumeCapability(req.volume_capability, 'volume_capability');
     const problem = capabilityProblem(req.volume_capability ?? {}, 'volume_capability');
     if (problem) throw invalidArgument(problem);
+    // PUBLISH_READONLY is not advertised (README, "CSI capabilities"): CNS attaches disks read-write only,
+    // so a read-only publish cannot be honoured here; the node makes the mount read-only instead.
+    if (req.readonly) {
+      throw invalidArgument('readonly: this plugin does not advertise PUBLISH_READONLY (CNS attaches disks read-write); leave it false and request a read-only mount in NodePublishVolume');
+    }
+    const nodeId = normalizeUuid(rawNodeId);
+    if (!nodeId) throw noSuchNode(rawNodeId);
     return this.ctx.volumeLocks.run(volumeId, async () => {
       const known = this.ctx.attachments.get(volumeId);
       if (known && known.nodeId === nodeId) return { publish_context: publishContext(known.diskUuid) };
@@ -68,7 +76,9 @@ export class Publisher {
   async unpublish(req: ControllerUnpublishVolumeRequest__Output, call: CallContext): Promise<ControllerUnpublishVolumeResponse> {
     const volumeId = requireVolumeId(req.volume_id);
     // node_id is optional: empty means "from every node"; CNS volumes attach to one VM at most.
-    const nodeId = req.node_id ? normalizeNodeId(req.node_id) : this.ctx.attachments.get(volumeId)?.nodeId;
+    // A node id that is not a BIOS UUID names no VM, so nothing is published there: already done.
+    if (req.node_id && !normalizeUuid(req.node_id)) return {};
+    const nodeId = req.node_id ? normalizeUuid(req.node_id) : this.ctx.attachments.get(volumeId)?.nodeId;
     return this.ctx.volumeLocks.run(volumeId, async () => {
       const known = this.ctx.attachments.get(volumeId);
       if (known && nodeId && known.nodeId !== nodeId) {

@@ -19,7 +19,7 @@ export const CONTROLLER_CAPABILITIES = [
   'GET_CAPACITY',
   'GET_VOLUME',
   'VOLUME_CONDITION',
-  'PUBLISH_READONLY',
+  // Not PUBLISH_READONLY: CNS cannot attach a disk read-only (README, "CSI capabilities").
 ] as const;
 
 export interface ControllerService {

@@ -48,7 +48,7 @@ export function fieldError(field: string, problem: string): CsiError {
   return new CsiError(GrpcCode.INVALID_ARGUMENT, `${field}: ${problem}`);
 }
 
-const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
+export const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 export interface StringRule {
   /** Maximum UTF-8 length; default LIMITS.idBytes. */

@@ -9,7 +9,7 @@ import { InFlightLocks } from '../csi/locks.js';
 import { validateCapacityRange } from '../csi/validate.js';
 import type { NodeOs } from './os/index.js';
 import { expandVolume } from './expand.js';
-import { pathUnderRoot } from './path-root.js';
+import { existingPathUnderRoot, pathUnderRoot } from './path-root.js';
 import { DEFAULT_DMI_DIR, DEFAULT_MAX_VOLUMES_PER_NODE, nodeCapabilities, nodeInfo, type TopologySource } from './info.js';
 import { publishVolume, unpublishVolume } from './publish.js';
 import { optionalAccessKind, requireCapability, requireDiskUuid, requireVolumeId } from './requests.js';
@@ -43,6 +43,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
   const maxVolumes = options.maxVolumesPerNode ?? DEFAULT_MAX_VOLUMES_PER_NODE;
   const locks = options.locks ?? new InFlightLocks('volume');
   const nodePath = pathUnderRoot(options.pathRoot);
+  const volumePathOf = existingPathUnderRoot(options.pathRoot);
   const missing = (diskUUID: string): Error => diskNotFound(diskUUID, os.deviceLink(diskUUID), nodeName);
 
   /** Run under the volume's in-flight lock (the server already logs the volume id). */
@@ -101,7 +102,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeExpandVolume(request: Request, ctx: CallContext) {
       requireVolumeId(request.volume_id);
-      const volumePath = await nodePath(request.volume_path, 'volume_path');
+      const volumePath = await volumePathOf(request.volume_path, 'volume_path');
       const range = validateCapacityRange(request.capacity_range);
       const accessKind = optionalAccessKind(request.volume_capability, 'volume_capability');
       const capacity = await locked(request, (volumeId) =>
@@ -112,7 +113,7 @@ export function createNodeService(options: NodeServiceOptions): ServiceImpl {
 
     async NodeGetVolumeStats(request: Request) {
       requireVolumeId(request.volume_id);
-      const volumePath = await nodePath(request.volume_path, 'volume_path');
+      const volumePath = await volumePathOf(request.volume_path, 'volume_path');
       // Stats only read: they take no lock, so a long resize never blocks kubelet's metrics loop.
       return volumeStats(os, request.volume_id as string, volumePath);
     },

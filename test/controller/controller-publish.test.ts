@@ -80,14 +80,40 @@ describe('publish and unpublish one volume', () => {
     expect(err.details).toContain(world.unfitNode.name);
   });
 
-  test('unknown volume or node: NOT_FOUND; malformed node id: INVALID_ARGUMENT; unpublish of unknowns succeeds', async () => {
+  test('unknown volume or node: NOT_FOUND, also for a node id that is not a UUID; unpublish of unknowns succeeds', async () => {
     const [vol] = await volumes('pvc-unknown', 1);
     expect(await codeOf(publish('11111111-2222-3333-4444-555555555555', world.nodes[0]!.biosUuid!))).toBe(status.NOT_FOUND);
     expect(await codeOf(publish(vol!, '11111111-2222-3333-4444-555555555555'))).toBe(status.NOT_FOUND);
-    expect(await codeOf(publish(vol!, 'node-1'))).toBe(status.INVALID_ARGUMENT);
+    // The conformance suite's fake node id: no VM can have it, so the node is not found (not a malformed request).
+    const fake = await errorOf(publish(vol!, 'some-fake-node-id'));
+    expect(fake.code).toBe(status.NOT_FOUND);
+    expect(fake.details).toContain('"some-fake-node-id" matches no VM: node ids are VM BIOS UUIDs');
+    expect(await codeOf(served.csi.call('ControllerPublishVolume', { volume_id: vol, node_id: '', volume_capability: MOUNT_RWO }))).toBe(status.INVALID_ARGUMENT);
     expect(await codeOf(served.csi.call('ControllerPublishVolume', { volume_id: vol, node_id: world.nodes[0]!.biosUuid }))).toBe(status.INVALID_ARGUMENT);
     await unpublish(vol!, '11111111-2222-3333-4444-555555555555');
+    await unpublish(vol!, 'some-fake-node-id');
     await unpublish('11111111-2222-3333-4444-555555555555', world.nodes[0]!.biosUuid!);
+  });
+
+  test('PUBLISH_READONLY is not advertised: readonly=true is refused; any capability we accept is served by the one attachment', async () => {
+    const [vol] = await volumes('pvc-ro', 1);
+    const node = world.nodes[0]!.biosUuid!;
+    const caps = await served.csi.call<{ capabilities: Array<{ rpc: { type: string } }> }>('ControllerGetCapabilities', {});
+    expect(caps.capabilities.map((c) => c.rpc.type)).not.toContain('PUBLISH_READONLY');
+    const ro = await errorOf(served.csi.call('ControllerPublishVolume', { volume_id: vol, node_id: node, volume_capability: MOUNT_RWO, readonly: true }));
+    expect(ro.code).toBe(status.INVALID_ARGUMENT);
+    expect(ro.details).toContain('readonly');
+    expect(ro.details).toContain('PUBLISH_READONLY');
+    expect((await publish(vol!, node)).publish_context).toEqual(CONTEXT);
+    // CNS attaches the disk the same way whatever the access type or mode: a republish is compatible, and free.
+    const republishes = await countCns('CnsAttachVolume', async () => {
+      for (const volume_capability of [{ access_mode: { mode: 'SINGLE_NODE_READER_ONLY' }, block: {} }, { access_mode: { mode: 'SINGLE_NODE_WRITER' }, mount: { fs_type: 'xfs' } }]) {
+        const res = await served.csi.call<{ publish_context: Record<string, string> }>('ControllerPublishVolume', { volume_id: vol, node_id: node, volume_capability, readonly: false });
+        expect(res.publish_context).toEqual(CONTEXT);
+      }
+    });
+    expect(republishes).toBe(0);
+    await unpublish(vol!, node);
   });
 
   test('concurrent operations on one volume: one proceeds, the other is ABORTED', async () => {

@@ -137,9 +137,4 @@ describe('publish context and volume condition', () => {
     expect(condition({ ...base, healthStatus: 'red' })).toMatchObject({ abnormal: true });
     expect(condition({ ...base, datastoreAccessibilityStatus: 'notAccessible', datastoreUrl: 'ds:///x/' }).message).toContain('ds:///x/');
   });
-  test('node ids are BIOS UUIDs', async () => {
-    const { normalizeNodeId } = await import('../../src/controller/node-vms.js');
-    expect(normalizeNodeId(' 421E1F0A-1234-5678-9ABC-DEF012345678 ')).toBe('421e1f0a-1234-5678-9abc-def012345678');
-    expect(codeOf(() => normalizeNodeId('k8s-node-1'))).toBe(GrpcCode.INVALID_ARGUMENT);
-  });
 });
