@@ -1,7 +1,8 @@
 /**
  * CreateVolume: idempotent by name with no store of our own (the CNS volume
- * name is the request name, so a CNS query finds what any earlier process
- * created), one shared CNS call for concurrent identical requests, and
+ * name is the request name, or for names over 80 characters its
+ * deterministic mapping in volume-name.ts, so a CNS query finds what any
+ * earlier process created), one shared CNS call for concurrent identical requests, and
  * concurrent creates of different names coalesced into CNS batch creates.
  */
 import type { CallContext } from '../csi/handler.js';
@@ -18,9 +19,7 @@ import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
 import { accessibleSegments, chooseDatastore, sameUrl, type Placement, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 import { abandonOnAbort } from './abandon.js';
-
-/** CNS limits volume names to 80 characters (the drop-in contract). */
-export const MAX_VOLUME_NAME = 80;
+import { cnsVolumeName, fullNameLabels } from './volume-name.js';
 
 type Volume = NonNullable<CreateVolumeResponse['volume']>;
 
@@ -54,10 +53,9 @@ export class VolumeCreator {
   }
 
   async createVolume(req: CreateVolumeRequest__Output, call: CallContext): Promise<CreateVolumeResponse> {
-    const name = requireString(req.name, 'name');
-    if (name.length > MAX_VOLUME_NAME) {
-      throw invalidArgument(`name: "${name.slice(0, 40)}..." is ${name.length} characters; CNS volume names are limited to ${MAX_VOLUME_NAME}`);
-    }
+    // Up to 128 bytes (requireString's limit), mapped to a ≤ 80-character CNS name (volume-name.ts).
+    const requestName = requireString(req.name, 'name');
+    const name = cnsVolumeName(requestName);
     validateVolumeCapabilities(req.volume_capabilities);
     checkCapabilities(req.volume_capabilities);
     const range = validateCapacityRange(req.capacity_range);
@@ -74,7 +72,7 @@ export class VolumeCreator {
       this.flights.run(
         name,
         fingerprint,
-        () => this.createOnce(name, sizeBytes, range?.limitBytes ?? 0n, params, preferred, requisite, call),
+        () => this.createOnce(requestName, sizeBytes, range?.limitBytes ?? 0n, params, preferred, requisite, call),
         'CreateVolume',
       ),
       call.signal,
@@ -84,7 +82,7 @@ export class VolumeCreator {
   }
 
   private async createOnce(
-    name: string,
+    requestName: string,
     sizeBytes: bigint,
     limitBytes: bigint,
     params: VolumeParameters,
@@ -93,7 +91,8 @@ export class VolumeCreator {
     call: CallContext,
   ): Promise<Volume> {
     const options = { signal: call.signal };
-    const existing = await this.findByName(name, call);
+    const name = cnsVolumeName(requestName);
+    const existing = await this.findByName(requestName, call);
     if (existing) return this.reuse(existing, sizeBytes, limitBytes, params, [...preferred, ...requisite], call);
 
     const policy = params.storagePolicyName ? await this.ctx.policies.resolve(params.storagePolicyName, options) : undefined;
@@ -118,7 +117,7 @@ export class VolumeCreator {
       clusterId: this.ctx.clusterId,
       vSphereUser: this.ctx.vSphereUser,
       clusterFlavor: 'VANILLA',
-      entityMetadata: this.entityMetadata(params),
+      entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
     };
     let created: CnsCreated;
     try {
@@ -137,8 +136,9 @@ export class VolumeCreator {
     };
   }
 
-  /** The CNS volume of this cluster with this exact name, if any. */
-  private async findByName(name: string, call: CallContext): Promise<CnsVolume | undefined> {
+  /** The CNS volume of this cluster with this exact name (the CNS name a request name maps to), if any. */
+  private async findByName(requestName: string, call: CallContext): Promise<CnsVolume | undefined> {
+    const name = cnsVolumeName(requestName);
     const named = await this.nameLookups.submit('names', name);
     const mine = named
       .filter((v) => v.name === name)
@@ -178,17 +178,17 @@ export class VolumeCreator {
   }
 
   /** PV and PVC entities (the PVC referring to the PV), so vCenter shows which claim owns the volume. */
-  private entityMetadata(params: VolumeParameters): CnsEntityMetadata[] {
+  private entityMetadata(params: VolumeParameters, labels: Record<string, string>): CnsEntityMetadata[] {
     const out: CnsEntityMetadata[] = [];
     const clusterId = this.ctx.clusterId;
-    if (params.pvName) out.push({ entityType: 'PERSISTENT_VOLUME', entityName: params.pvName, clusterId, labels: {} });
+    if (params.pvName) out.push({ entityType: 'PERSISTENT_VOLUME', entityName: params.pvName, clusterId, labels });
     if (params.pvcName && params.pvcNamespace) {
       out.push({
         entityType: 'PERSISTENT_VOLUME_CLAIM',
         entityName: params.pvcName,
         namespace: params.pvcNamespace,
         clusterId,
-        labels: {},
+        labels,
         referredEntity: params.pvName ? [{ entityType: 'PERSISTENT_VOLUME', entityName: params.pvName, clusterId }] : undefined,
       });
     }

@@ -171,7 +171,7 @@ export interface CnsContainerCluster {
 }
 
 export interface CnsCreateSpec {
-  /** Volume name (the CSI request name, ≤ 80 chars by contract). */
+  /** Volume name, ≤ 80 characters (the CSI request name, or its mapping in src/controller/volume-name.ts). */
   name: string;
   capacityMb: number;
   /** Datastores to place on. Pass exactly one with the simulator (it creates one volume per datastore listed). */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, BLOCK_RWO, GiB, CLUSTER_ID } from './fixture.js';
 import { codeOf, errorOf } from './csi-client.js';
+import { cnsVolumeName, FULL_NAME_LABEL } from '../../src/controller/volume-name.js';
 
 interface VolumeRes {
   volume: { volume_id: string; capacity_bytes: string; volume_context: Record<string, string>; accessible_topology: { segments: Record<string, string> }[] };
@@ -73,6 +74,34 @@ describe('CreateVolume', () => {
     expect(ids.size).toBe(1);
     expect(results.every((r) => r.status === 'fulfilled' || (r.reason as { code: number }).code === status.ABORTED)).toBe(true);
     expect(await cnsVolumesNamed('pvc-storm')).toHaveLength(1);
+  });
+
+  test('names up to 128 bytes: a deterministic ≤ 80-character CNS name, found again by any process, full name in the metadata', async () => {
+    const long = `csi-sanity-${'n'.repeat(100)}-0123456789abcdef`; // 128 bytes
+    const twin = `${long.slice(0, -1)}0`; // differs only in the last byte
+    const cnsName = cnsVolumeName(long);
+    expect(cnsName.length).toBeLessThanOrEqual(80);
+    expect(cnsName.startsWith('csi-sanity-nnn')).toBe(true);
+    const a = await create(long, { parameters: { 'csi.storage.k8s.io/pv/name': 'pv-long' } });
+    expect((await create(long)).volume.volume_id).toBe(a.volume.volume_id);
+    const other = await serveController(world);
+    try {
+      expect((await other.csi.call<VolumeRes>('CreateVolume', { name: long, volume_capabilities: [MOUNT_RWO] })).volume.volume_id).toBe(a.volume.volume_id);
+    } finally {
+      await other.stop();
+    }
+    const [cns, ...more] = await cnsVolumesNamed(cnsName);
+    expect([cns?.volumeId, more]).toEqual([a.volume.volume_id, []]);
+    expect(cns?.entityMetadata.find((e) => e.entityType === 'PERSISTENT_VOLUME')?.labels).toEqual({ [FULL_NAME_LABEL]: long });
+    const b = await create(twin);
+    expect(b.volume.volume_id).not.toBe(a.volume.volume_id);
+    expect(await cnsVolumesNamed(cnsVolumeName(twin))).toHaveLength(1);
+    // 80 characters fit: the name is CNS's unchanged (existing pvc-<uuid> volumes keep theirs), and no label is added.
+    const fits = `pvc-${'f'.repeat(76)}`;
+    const c = await create(fits, { parameters: { 'csi.storage.k8s.io/pv/name': 'pv-fits' } });
+    const [plain] = await cnsVolumesNamed(fits);
+    expect(plain?.volumeId).toBe(c.volume.volume_id);
+    expect(plain?.entityMetadata.find((e) => e.entityType === 'PERSISTENT_VOLUME')?.labels).toEqual({});
   });
 
   test('XML metacharacters in the name round-trip exactly', async () => {
@@ -140,7 +169,9 @@ describe('CreateVolume', () => {
     expect(await codeOf(create('pvc-fs', { volume_capabilities: [{ mount: { fs_type: 'ntfs' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } }] }))).toBe(status.INVALID_ARGUMENT);
     expect(await codeOf(create('pvc-range', { capacity_range: { required_bytes: '1', limit_bytes: '1000' } }))).toBe(status.OUT_OF_RANGE);
     expect(await codeOf(create('pvc-src', { volume_content_source: { snapshot: { snapshot_id: 'x' } } }))).toBe(status.INVALID_ARGUMENT);
-    expect(await codeOf(create('x'.repeat(81)))).toBe(status.INVALID_ARGUMENT);
+    const tooLong = await errorOf(create('x'.repeat(129)));
+    expect(tooLong.code).toBe(status.INVALID_ARGUMENT);
+    expect(tooLong.details).toContain('name: is 129 bytes long; the limit is 128 bytes');
     expect(await codeOf(create('pvc-fstype', { parameters: { fstype: 'ext4' } }))).toBe('ok');
     for (const name of ['', 'pvc-rwx', 'pvc-key', 'pvc-fs', 'pvc-range', 'pvc-src']) expect(await cnsVolumesNamed(name)).toHaveLength(0);
   });

@@ -138,3 +138,26 @@ describe('publish context and volume condition', () => {
     expect(condition({ ...base, datastoreAccessibilityStatus: 'notAccessible', datastoreUrl: 'ds:///x/' }).message).toContain('ds:///x/');
   });
 });
+
+describe('CNS volume names', () => {
+  test('≤ 80 characters unchanged; longer: readable prefix + hash, ≤ 80, deterministic, and a fixed point', async () => {
+    const { cnsVolumeName, fullNameLabels } = await import('../../src/controller/volume-name.js');
+    const pvc = 'pvc-3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8';
+    expect(cnsVolumeName(pvc)).toBe(pvc);
+    expect(cnsVolumeName('x'.repeat(80))).toBe('x'.repeat(80));
+    expect(fullNameLabels(pvc)).toEqual({});
+    const long = 'y'.repeat(128);
+    const mapped = cnsVolumeName(long);
+    expect(mapped).toMatch(/^y{47}-[0-9a-f]{32}$/);
+    expect(cnsVolumeName(long)).toBe(mapped);
+    expect(cnsVolumeName(mapped)).toBe(mapped);
+    expect(cnsVolumeName(`${'y'.repeat(127)}z`)).not.toBe(mapped);
+    expect(Object.values(fullNameLabels(long))).toEqual([long]);
+  });
+  test('the prefix never splits a surrogate pair', async () => {
+    const { cnsVolumeName } = await import('../../src/controller/volume-name.js');
+    const mapped = cnsVolumeName(`${'a'.repeat(46)}\u{1F600}${'b'.repeat(40)}`);
+    expect(mapped.length).toBeLessThanOrEqual(80);
+    expect(mapped).toMatch(/^a{46}-[0-9a-f]{32}$/);
+  });
+});
