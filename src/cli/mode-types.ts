@@ -7,6 +7,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
+import type { HealthReport } from '../csi/metrics.js';
 import type { CsiServices } from '../csi/server.js';
 import type { CliOptions } from './args.js';
 
@@ -23,6 +24,8 @@ export interface ModeHandle {
   close(): Promise<void>;
   /** For socket-less modes: settles when the mode stops by itself (rejects on a fatal error). */
   done?: Promise<void>;
+  /** What GET /healthz on the metrics port answers (modes with a socket have Probe instead). */
+  health?: () => HealthReport;
 }
 
 export type RunMode = (opts: ModeOptions, logger: Logger) => Promise<ModeHandle>;

@@ -94,7 +94,7 @@ async function serve(opts: CliOptions, env: NodeJS.ProcessEnv, logger: Logger): 
       server = await startCsiServer({ endpoint: opts.endpoint, logger, services: handle.services, metrics });
     }
     if (opts.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer(opts.metricsPort, registry);
+      metricsServer = await startMetricsServer(opts.metricsPort, registry, { ...(handle.health ? { health: handle.health } : {}) });
       logger.info({ port: metricsServer.port }, 'metrics at /metrics');
     }
   } catch (err) {

@@ -4,12 +4,15 @@
  * hot path). Served by the CLI at /metrics when --metrics-port is set.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { LeaseHealth } from '../kube/lease-health.js';
 import type { VsphereClient } from '../vsphere/api.js';
 import type { CpiControllerStats } from './controller.js';
 
 export interface CpiMetricSources {
   stats(): CpiControllerStats;
   isLeader(): boolean;
+  /** Absent without leader election. */
+  leaseHealth?(): LeaseHealth;
   clients: VsphereClient[];
 }
 
@@ -39,6 +42,30 @@ export function registerCpiMetrics(registry: Registry, src: CpiMetricSources): v
       this.set(src.isLeader() ? 1 : 0);
     },
   });
+  const leaseHealth = src.leaseHealth;
+  if (leaseHealth) {
+    new Gauge({
+      name: 'vsphere_cpi_lease_reachable',
+      help: '1 while the last read/write of the leader-election Lease worked, 0 while it fails (see vsphere_cpi_lease_failures_total and the warn log).',
+      registers: [registry],
+      collect() {
+        this.set(leaseHealth().reachable ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'vsphere_cpi_lease_failures_total',
+      help: 'Failed reads/writes of the leader-election Lease, by operation and reason (forbidden, unauthorized, unreachable, tls, timeout, ...).',
+      labelNames: ['operation', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [key, n] of leaseHealth().failures) {
+          const [operation = '', reason = ''] = key.split(':');
+          this.inc({ operation, reason }, n);
+        }
+      },
+    });
+  }
   new Counter({
     name: 'vsphere_cpi_vcenter_requests_total',
     help: 'Requests sent to each vCenter by this process.',

@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import type { VsphereClient } from '../vsphere/api.js';
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
 import { CpiController } from './controller.js';
+import { cpiHealth } from './health.js';
 import { registerCpiMetrics } from './metrics.js';
 import { httpStatusOf, kubeErrorMessage, loadKubeConfig, withRequestTimeout } from '../kube/client.js';
 import { REQUEST_TIMEOUT_MS } from './node-api.js';
@@ -75,6 +76,7 @@ export async function runCpiMode(opts: ModeOptions, logger: Logger): Promise<Mod
   });
 
   let elector: LeaderElector | undefined;
+  const lease = `${opts.env.POD_NAMESPACE || 'kube-system'}/${opts.env.CPI_LEASE_NAME || 'vsphere-cpi'}`;
   if (envFlag(opts.env.CPI_LEADER_ELECT, true)) {
     const durationSeconds = Number(opts.env.CPI_LEASE_DURATION_SECONDS);
     const leaseDurationMs = Number.isFinite(durationSeconds) && durationSeconds >= 3 ? durationSeconds * 1000 : undefined;
@@ -104,10 +106,12 @@ export async function runCpiMode(opts: ModeOptions, logger: Logger): Promise<Mod
   registerCpiMetrics(opts.metricsRegistry, {
     stats: () => controller.stats(),
     isLeader: () => (elector ? elector.isLeader() : true),
+    ...(elector ? { leaseHealth: () => elector.leaseHealth() } : {}),
     clients,
   });
 
   return {
+    health: () => cpiHealth(elector, lease),
     close: async () => {
       await elector?.stop();
       await controller.stop();

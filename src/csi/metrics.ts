@@ -46,11 +46,27 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves GET /metrics from the registry; port 0 picks a free port (tests). */
-export function startMetricsServer(port: number, registry: Registry, host = '0.0.0.0'): Promise<MetricsServer> {
+/** What GET /healthz answers: 200 with the message when ok, else 503 with it. */
+export interface HealthReport {
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * Serves GET /metrics from the registry, and GET /healthz from `health`
+ * (a mode without one is healthy while it serves); port 0 picks a free port (tests).
+ */
+export function startMetricsServer(port: number, registry: Registry, options: { host?: string; health?: () => HealthReport } = {}): Promise<MetricsServer> {
+  const { host = '0.0.0.0', health } = options;
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      const report = health?.() ?? { ok: true, message: 'serving' };
+      res.writeHead(report.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${report.message}\n`);
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics or GET /healthz\n');
       return;
     }
     registry.metrics().then(

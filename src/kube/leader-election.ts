@@ -12,12 +12,16 @@
  * - stop() releases the lease (empty holder, 1 s duration) so a successor
  *   takes over at once instead of after the lease duration.
  * After losing the lease the elector campaigns again until stopped.
+ * Failures to read or write the Lease (other than a lost race) are
+ * reported through lease-health.ts: warn with cause and fix, counted, and
+ * summarised by health().
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
 import { httpStatusOf, withRequestTimeout } from './client.js';
+import { LeaseFailureTracker, type LeaseHealth, type LeaseOperation } from './lease-health.js';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -35,6 +39,8 @@ export interface LeaderElectionOptions {
   /** Clear the holder on stop() so a successor need not wait for expiry. Default true. */
   releaseOnStop?: boolean;
   log?: Logger;
+  /** How often one ongoing Lease failure is warned about again. Default 60000. */
+  failureWarnIntervalMs?: number;
   /** Called on becoming leader; `signal` aborts when leadership ends for any reason. */
   onStartedLeading(signal: AbortSignal): void | Promise<void>;
   /** Called once per leadership term when it ends (lost, or stop()). */
@@ -48,6 +54,8 @@ export interface LeaderElector {
   isLeader(): boolean;
   /** Holder identity last observed in the lease ('' when free or unknown). */
   observedLeader(): string;
+  /** Whether the Lease could be read and written on the last attempt, and what failed otherwise. */
+  leaseHealth(): LeaseHealth;
   /** Stops campaigning; if leading, ends the term and (by default) releases the lease. */
   stop(): Promise<void>;
 }
@@ -98,6 +106,7 @@ class LeaseElector implements LeaderElector {
   private observedVersion = '';
   private observedAt = 0;
   private holder = '';
+  private readonly failures: LeaseFailureTracker;
   private readonly done: Promise<void>;
 
   constructor(private readonly options: LeaderElectionOptions) {
@@ -110,6 +119,11 @@ class LeaseElector implements LeaderElector {
       throw new Error('leader election needs leaseDurationMs > renewDeadlineMs > retryPeriodMs > 0');
     }
     this.log = (options.log ?? silentLogger).child({ lease: `${options.namespace}/${options.name}`, identity: this.identity });
+    this.failures = new LeaseFailureTracker({
+      lease: { namespace: options.namespace, name: options.name, server: options.kubeConfig.getCurrentCluster()?.server },
+      log: this.log,
+      ...(options.failureWarnIntervalMs !== undefined ? { warnIntervalMs: options.failureWarnIntervalMs } : {}),
+    });
     this.done = this.run();
   }
 
@@ -119,6 +133,10 @@ class LeaseElector implements LeaderElector {
 
   observedLeader(): string {
     return this.holder;
+  }
+
+  leaseHealth(): LeaseHealth {
+    return this.failures.health();
   }
 
   async stop(): Promise<void> {
@@ -194,15 +212,16 @@ class LeaseElector implements LeaderElector {
       current = await this.api.readNamespacedLease({ namespace, name }, timeout());
     } catch (err) {
       if (httpStatusOf(err) !== 404) {
-        this.log.debug({ err: String(err) }, 'reading the lease failed');
+        this.failures.failed('read', err);
         return false;
       }
       const body: V1Lease = {
         metadata: { name, namespace },
         spec: { holderIdentity: this.identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
       };
-      return this.write(() => this.api.createNamespacedLease({ namespace, body }, timeout()));
+      return this.write('create', () => this.api.createNamespacedLease({ namespace, body }, timeout()));
     }
+    this.failures.succeeded();
     this.observe(current);
     const spec = current.spec ?? {};
     const heldByOther = !!spec.holderIdentity && spec.holderIdentity !== this.identity;
@@ -220,17 +239,18 @@ class LeaseElector implements LeaderElector {
         leaseTransitions: (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
       },
     };
-    return this.write(() => this.api.replaceNamespacedLease({ namespace, name, body }, timeout()));
+    return this.write('update', () => this.api.replaceNamespacedLease({ namespace, name, body }, timeout()));
   }
 
-  /** A write that loses the optimistic-concurrency race (409) or fails otherwise is "not acquired". */
-  private async write(send: () => Promise<V1Lease>): Promise<boolean> {
+  /** A write that loses the optimistic-concurrency race (409: the API answered, someone else won) or fails otherwise is "not acquired". */
+  private async write(operation: LeaseOperation, send: () => Promise<V1Lease>): Promise<boolean> {
     try {
       this.observe(await send());
+      this.failures.succeeded();
       return true;
     } catch (err) {
-      const code = httpStatusOf(err);
-      if (code !== 409) this.log.debug({ err: String(err), code }, 'writing the lease failed');
+      if (httpStatusOf(err) === 409) this.failures.succeeded();
+      else this.failures.failed(operation, err);
       return false;
     }
   }
@@ -245,7 +265,7 @@ class LeaseElector implements LeaderElector {
     };
     const { namespace, name } = this.options;
     const options = withRequestTimeout(this.renewDeadlineMs);
-    const released = await this.write(() => this.api.replaceNamespacedLease({ namespace, name, body }, options));
+    const released = await this.write('release', () => this.api.replaceNamespacedLease({ namespace, name, body }, options));
     if (released) this.log.info('released the lease');
     return released;
   }

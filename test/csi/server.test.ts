@@ -322,7 +322,7 @@ describe('CSI server over a unix socket', () => {
     const { client, metrics } = await start();
     await client.call('Identity', 'Probe');
     await client.call('Identity', 'Probe');
-    const http = await startMetricsServer(0, metrics.registry, '127.0.0.1');
+    const http = await startMetricsServer(0, metrics.registry, { host: '127.0.0.1' });
     cleanups.push(() => http.close());
     const body = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
     expect(body).toContain('vsphere_csi_rpc_total{method="Probe",code="OK"} 2');

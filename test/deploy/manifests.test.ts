@@ -82,6 +82,17 @@ describe('deploy/ manifests', () => {
     expect(driver.env!.find((e) => e.name === 'NODE_NAME')!.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
   });
 
+  test('the CPI is ready only while it can reach its Lease: readiness on /healthz of its metrics port', () => {
+    const cpi = container(find('DaemonSet', 'vsphere-cpi'), 'vsphere-cpi');
+    const port = Number(envOf(cpi, 'X_CSI_METRICS_PORT'));
+    const probe = cpi.readinessProbe?.httpGet;
+    expect(probe?.path).toBe('/healthz');
+    expect(cpi.ports?.find((p) => p.name === probe?.port)?.containerPort).toBe(port);
+    // hostNetwork on control-plane nodes: not the node plugin's port.
+    const node = container(find('DaemonSet', 'vsphere-csi-node'), 'vsphere-csi-node');
+    expect(Number(envOf(node, 'X_CSI_METRICS_PORT'))).not.toBe(port);
+  });
+
   test('controller sidecars use the driver socket and the provisioner flags the contract needs', () => {
     const dep = find('Deployment', 'vsphere-csi-controller');
     const socket = unixPath(envOf(container(dep, 'vsphere-csi-controller'), 'CSI_ENDPOINT'));

@@ -45,6 +45,8 @@ export interface Container {
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
   volumeMounts?: { name: string; mountPath: string; mountPropagation?: string }[];
+  ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
 }
 export interface Volume {
   name: string;
