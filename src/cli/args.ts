@@ -3,6 +3,12 @@
  * variables, which win over defaults; names and defaults follow the
  * reference drivers so existing manifests keep working (X_CSI_MODE,
  * CSI_ENDPOINT, VSPHERE_CSI_CONFIG, NODE_NAME, MAX_VOLUMES_PER_NODE).
+ *
+ * A flag means the same in every mode, and a flag the chosen mode does not
+ * read is a usage error naming the flag that mode wants, never silently
+ * ignored (`cpi --config x` used to read /etc/cloud/vsphere.conf).
+ * Environment variables stay lenient: one env block is often shared by
+ * several containers, so a variable another mode reads is not an error.
  */
 import { parseArgs } from 'node:util';
 
@@ -57,21 +63,60 @@ Modes (or set X_CSI_MODE):
   preflight    check a vCenter and the cluster against the driver's needs
   version      print the driver name and version
 
-Flags (environment variable in brackets):
-  --endpoint <unix:///path>     CSI socket [CSI_ENDPOINT] (default ${DEFAULT_ENDPOINT})
-  --config <file>               csi-vsphere.conf [VSPHERE_CSI_CONFIG] (default ${DEFAULT_CONFIG_PATH})
-  --cloud-config <file>         CPI config [VSPHERE_CPI_CONFIG] (default ${DEFAULT_CPI_CONFIG_PATH})
-  --log-level <level>           ${LOG_LEVELS.join('|')} [LOG_LEVEL] (default info)
-  --metrics-port <port>         serve Prometheus /metrics [X_CSI_METRICS_PORT] (default: off)
-  --node-name <name>            this node's name, node mode [NODE_NAME]
-  --device-dir <dir>            disk links, node mode [X_CSI_DEVICE_DIR] (default /dev/disk/by-id)
-  --dmi-dir <dir>               DMI folder, node mode [X_CSI_DMI_DIR] (default /sys/class/dmi/id)
-  --kubelet-root-dir <dir>      node RPC paths must lie under it [X_CSI_KUBELET_ROOT_DIR] (default /var/lib/kubelet)
-  --max-volumes-per-node <n>    reported volume limit, node mode [MAX_VOLUMES_PER_NODE] (default 59)
-  --kubeconfig <file>           out-of-cluster Kubernetes access [KUBECONFIG]
-  --output <text|json>          preflight report format (default text)
+Flags (environment variable in brackets; a flag a mode does not read is an error):
+  --endpoint <unix:///path>     controller, node: CSI socket [CSI_ENDPOINT] (default ${DEFAULT_ENDPOINT})
+  --config <file>               controller, node, preflight: csi-vsphere.conf [VSPHERE_CSI_CONFIG] (default ${DEFAULT_CONFIG_PATH})
+  --cloud-config <file>         cpi: CPI config, YAML or INI [VSPHERE_CPI_CONFIG] (default ${DEFAULT_CPI_CONFIG_PATH})
+  --log-level <level>           controller, node, cpi: ${LOG_LEVELS.join('|')} [LOG_LEVEL] (default info)
+  --metrics-port <port>         controller, node, cpi: serve /metrics and /healthz [X_CSI_METRICS_PORT] (default: off)
+  --node-name <name>            node: this node's name [NODE_NAME]
+  --device-dir <dir>            node: disk links [X_CSI_DEVICE_DIR] (default /dev/disk/by-id)
+  --dmi-dir <dir>               node: DMI folder [X_CSI_DMI_DIR] (default /sys/class/dmi/id)
+  --kubelet-root-dir <dir>      node: RPC paths must lie under it [X_CSI_KUBELET_ROOT_DIR] (default /var/lib/kubelet)
+  --max-volumes-per-node <n>    node: reported volume limit [MAX_VOLUMES_PER_NODE] (default 59)
+  --kubeconfig <file>           node, cpi, preflight: out-of-cluster Kubernetes access [KUBECONFIG]
+  --output <text|json>          preflight: report format (default text)
   -h, --help                    show this help
 `;
+
+type FlagName = Exclude<keyof ReturnType<typeof parse>['values'], 'help'>;
+
+/** The modes that read each flag (USAGE says the same). */
+const FLAG_MODES: Readonly<Record<FlagName, readonly Mode[]>> = {
+  endpoint: ['controller', 'node'],
+  config: ['controller', 'node', 'preflight'],
+  'cloud-config': ['cpi'],
+  'log-level': ['controller', 'node', 'cpi'],
+  'metrics-port': ['controller', 'node', 'cpi'],
+  'node-name': ['node'],
+  'device-dir': ['node'],
+  'dmi-dir': ['node'],
+  'kubelet-root-dir': ['node'],
+  'max-volumes-per-node': ['node'],
+  kubeconfig: ['node', 'cpi', 'preflight'],
+  output: ['preflight'],
+};
+
+/** For the two config flags, the one a mode reads instead. */
+const CONFIG_FLAG_OF: Partial<Record<Mode, string>> = {
+  cpi: '--cloud-config <file> (or VSPHERE_CPI_CONFIG)',
+  controller: '--config <file> (or VSPHERE_CSI_CONFIG)',
+  node: '--config <file> (or VSPHERE_CSI_CONFIG)',
+  preflight: '--config <file> (or VSPHERE_CSI_CONFIG)',
+};
+
+function checkFlagsOfMode(mode: Mode, given: readonly FlagName[]): void {
+  for (const flag of given) {
+    const readers = FLAG_MODES[flag];
+    if (readers.includes(mode)) continue;
+    const instead = (flag === 'config' || flag === 'cloud-config') && CONFIG_FLAG_OF[mode];
+    throw new UsageError(
+      instead
+        ? `--${flag} is not read in ${mode} mode: ${mode} reads its configuration from ${instead}`
+        : `--${flag} is not read in ${mode} mode (only in ${readers.join(', ')}): remove it`,
+    );
+  }
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -110,6 +155,7 @@ export function parseCli(argv: readonly string[], env: Env): CliOptions | 'help'
   const rawMode = argMode ?? envMode;
   if (rawMode === undefined) throw new UsageError('no mode given: pass one of ' + MODES.join(', ') + ' or set X_CSI_MODE');
   const mode = oneOf(rawMode, 'mode', MODES);
+  checkFlagsOfMode(mode, (Object.keys(values) as Array<keyof typeof values>).filter((k): k is FlagName => k !== 'help' && values[k] !== undefined));
 
   const pick = (flag: string | undefined, envName: string): string | undefined => nonEmpty(flag) ?? nonEmpty(env[envName]);
   const logLevel = oneOf(pick(values['log-level'], 'LOG_LEVEL') ?? 'info', '--log-level', LOG_LEVELS);

@@ -50,6 +50,13 @@ describe('parseCli', () => {
     });
   });
 
+  test('each mode accepts every flag it reads; environment variables another mode reads are not errors', () => {
+    expect(parse(['cpi', '--cloud-config', '/c.yaml', '--kubeconfig', '/k', '--metrics-port', '0', '--log-level', 'warn'], { VSPHERE_CSI_CONFIG: '/x', NODE_NAME: 'n' })).toMatchObject({ cloudConfigPath: '/c.yaml', kubeconfig: '/k' });
+    expect(parse(['preflight', '--config', '/c', '--kubeconfig', '/k', '--output', 'json'], { CSI_ENDPOINT: 'unix:///x' }).output).toBe('json');
+    expect(parse(['node', '--endpoint', 'unix:///n', '--config', '/c', '--node-name', 'n', '--device-dir', '/d', '--dmi-dir', '/m', '--kubelet-root-dir', '/k', '--max-volumes-per-node', '5', '--kubeconfig', '/kc']).mode).toBe('node');
+    expect(parse(['controller', '--endpoint', 'unix:///c', '--config', '/c', '--metrics-port', '1'], { VSPHERE_CPI_CONFIG: '/y' }).mode).toBe('controller');
+  });
+
   test('the same mode in argument and env is fine; --help wins', () => {
     expect(parse(['node'], { X_CSI_MODE: 'node' }).mode).toBe('node');
     expect(parseCli(['controller', '--help'], {})).toBe('help');
@@ -67,6 +74,14 @@ describe('parseCli', () => {
     [['node', '--max-volumes-per-node', '-1'], {}, '--max-volumes-per-node'],
     [['node', '--log-level', 'loud'], {}, "--log-level must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'"],
     [['preflight', '--output', 'xml'], {}, "--output must be one of text, json, got 'xml'"],
+    // A flag the mode does not read is an error naming what it reads, never ignored.
+    [['cpi', '--config', '/etc/cloud/vsphere.conf'], {}, '--config is not read in cpi mode: cpi reads its configuration from --cloud-config <file> (or VSPHERE_CPI_CONFIG)'],
+    [['controller', '--cloud-config', 'x'], {}, '--cloud-config is not read in controller mode: controller reads its configuration from --config <file> (or VSPHERE_CSI_CONFIG)'],
+    [['controller', '--device-dir', '/dev'], {}, '--device-dir is not read in controller mode (only in node): remove it'],
+    [['cpi', '--endpoint', 'unix:///x.sock'], {}, '--endpoint is not read in cpi mode (only in controller, node)'],
+    [['preflight', '--metrics-port', '1'], {}, '--metrics-port is not read in preflight mode'],
+    [['node', '--output', 'json'], {}, '--output is not read in node mode (only in preflight)'],
+    [['version', '--log-level', 'debug'], {}, '--log-level is not read in version mode'],
   ])('%j %j → usage error', (argv, env, message) => {
     expect(usageError(argv as string[], env as Record<string, string>)).toContain(message);
   });

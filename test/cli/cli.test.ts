@@ -100,6 +100,12 @@ describe('vsphere-csi CLI (compiled)', () => {
     expect(out.stdout).toBe('');
   });
 
+  test('cpi --config is a usage error naming --cloud-config, not a silently ignored flag', async () => {
+    const out = await cli(['cpi', '--config', join(work, 'vsphere.conf')]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('--config is not read in cpi mode: cpi reads its configuration from --cloud-config <file>');
+  });
+
   test('--help prints usage on stdout and exits 0', async () => {
     const out = await cli(['--help']);
     expect(out.code).toBe(0);
