@@ -6,9 +6,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# npm ci, or the same lock through npm install when npm rejects optional
-# platform packages it could not resolve (npm/cli#9846).
-RUN npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund
+COPY scripts/npm-ci.sh ./scripts/
+# npm ci; if npm ever refuses the lock, one line and the same lock through npm install --no-save.
+RUN bash scripts/npm-ci.sh
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY src ./src

@@ -30,13 +30,7 @@ fi
 # npm ci when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  if ! npm ci --no-audit --no-fund --loglevel=error; then
-    # npm 11 can reject a lock file it wrote itself when optional platform
-    # packages are unavailable (npm/cli#9846); install from the same lock
-    # without rewriting it.
-    echo "setup: npm ci refused the lock file; installing from it with npm install --no-save"
-    npm install --no-save --no-audit --no-fund --loglevel=error
-  fi
+  bash scripts/npm-ci.sh
 fi
 
 npm run --silent build

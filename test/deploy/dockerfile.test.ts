@@ -51,7 +51,9 @@ describe('Dockerfile', () => {
     for (const pkg of ['e2fsprogs', 'xfsprogs', 'util-linux', 'mount']) expect(apt.split(' ')).toContain(pkg);
     expect(runtime.find((i) => i.op === 'USER')?.args).toMatch(/^[1-9]\d*:/);
     expect(runtime.some((i) => i.op === 'LABEL' && i.args.includes('org.opencontainers.image.source'))).toBe(true);
-    expect(dockerfile.some((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args))).toBe(true);
+    // The locked dependencies, through the same npm ci wrapper as scripts/setup.sh.
+    expect(dockerfile.some((i) => i.op === 'RUN' && i.args === 'bash scripts/npm-ci.sh')).toBe(true);
+    expect(readFileSync(path.join(repoRoot, 'scripts', 'npm-ci.sh'), 'utf8')).toMatch(/^if npm ci /m);
   });
 
   test('every path the build stage copies from the context exists and is not dockerignored', () => {
