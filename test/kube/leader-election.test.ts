@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import type { V1Lease } from '@kubernetes/client-node';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
 import { startLeaderElection, type LeaderElector } from '../../src/kube/leader-election.js';
+import { waitFor } from '../support/wait-for.js';
 
 let server: KubeApiServer;
 const electors: LeaderElector[] = [];
@@ -22,13 +23,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  const until = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 interface Tracked {
   elector: LeaderElector;

@@ -14,6 +14,7 @@ import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-a
 import { createTestCertificate } from '../../src/harness/kube-tls.js';
 import { startLeaderElection, type LeaderElector } from '../../src/kube/leader-election.js';
 import { createLogger } from '../../src/log.js';
+import { waitFor } from '../support/wait-for.js';
 
 let server: KubeApiServer;
 let dir: string;
@@ -32,13 +33,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const until = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface LogLine {
   level: string;
