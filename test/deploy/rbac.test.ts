@@ -121,9 +121,9 @@ describe('RBAC in deploy/ covers every Kubernetes call each mode makes', () => {
     const endpoint = `unix://${path.join(dir, 'node.sock')}`;
     const dmi = mkdtempSync(path.join(dir, 'dmi-'));
     writeFileSync(path.join(dmi, 'product_serial'), vmwareProductSerial(world.vms[0]!.biosUuid!));
-    // The node plugin reads topology labels only when [Labels] configures topology, as the CPI's config does here.
+    // The node plugin reads topology labels only when [Labels] configures topology (its Node here carries a zone).
     const nodeConfig = path.join(dir, 'csi-vsphere.conf');
-    writeFileSync(nodeConfig, '[Labels]\nzone = k8s-zone\nregion = k8s-region\n');
+    writeFileSync(nodeConfig, '[Labels]\nzone = k8s-zone\n');
     const node = startMode('node', ['node', '--endpoint', endpoint, '--kubeconfig', kubeNode.writeKubeconfig(nodeKubeDir), '--node-name', 'node-0', '--dmi-dir', dmi, '--config', nodeConfig], {}, logs);
     procs.push(node);
     await waitReady(endpoint, node);
