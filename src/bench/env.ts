@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createCsiClient, type CsiClient } from '../csi/client.js';
 import { waitProbeReady } from '../harness/probe.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.js';
-import { startWorld, worldCsiConfig, type World } from '../harness/world.js';
+import { REGION_CATEGORY, startWorld, worldCsiConfig, ZONE_CATEGORY, type World } from '../harness/world.js';
 import { kubeletNode, vmwareProductSerial } from '../demo/node-objects.js';
 import { startMode, type ModeProcess } from '../demo/processes.js';
 import type { Cleanups } from './cleanups.js';
@@ -59,19 +59,27 @@ export async function startBenchEnv(vmsPerPool: number, cleanups: Cleanups, keep
   const nodeVm = world.vms[0]!;
   writeFileSync(join(dmiDir, 'product_serial'), vmwareProductSerial(nodeVm.biosUuid!));
   const nodeName = 'k8s-node-0';
-  // The node mode reads its own Node object (topology labels); the CPI benchmark uses its own API servers.
-  kube.put(kubeletNode(nodeName, nodeVm.biosUuid!));
+  // The node mode reads its own Node object, labelled as the CPI leaves it; the CPI benchmark uses its own API servers.
+  const initialized = kubeletNode(nodeName, nodeVm.biosUuid!);
+  initialized.spec = {};
+  const zone = world.zones.find((z) => z.vms.some((vm) => vm.biosUuid === nodeVm.biosUuid))?.name ?? world.zones[0]!.name;
+  initialized.metadata!.labels = { ...initialized.metadata!.labels, [`topology.csi.vmware.com/${REGION_CATEGORY}`]: world.region, [`topology.csi.vmware.com/${ZONE_CATEGORY}`]: zone };
+  kube.put(initialized);
   return { world, kube, root, logDir, configPath, kubeconfig, deviceDir, dmiDir, nodeName };
 }
 
 let serial = 0;
 
-/** Starts a CSI mode (controller or node) and waits for Probe; registered for cleanup. */
+/**
+ * Starts a CSI mode (controller or node) and waits for Probe; registered for
+ * cleanup. `nodeKube: false` starts node mode without Kubernetes access.
+ */
 export async function startCsiMode(
   env: BenchEnv,
   mode: 'controller' | 'node',
   extraEnv: Record<string, string>,
   cleanups: Cleanups,
+  nodeKube = true,
 ): Promise<Running> {
   const name = `${mode}-${++serial}`;
   const dir = join(env.root, name);
@@ -79,7 +87,7 @@ export async function startCsiMode(
   const args =
     mode === 'controller'
       ? ['controller', '--endpoint', endpoint, '--config', env.configPath]
-      : ['node', '--endpoint', endpoint, '--config', env.configPath, '--kubeconfig', env.kubeconfig, '--node-name', env.nodeName, '--device-dir', env.deviceDir, '--dmi-dir', env.dmiDir, '--kubelet-root-dir', tmpdir() /* the node benchmark's loop labs live there */];
+      : ['node', '--endpoint', endpoint, '--config', env.configPath, ...(nodeKube ? ['--kubeconfig', env.kubeconfig] : []), '--node-name', env.nodeName, '--device-dir', env.deviceDir, '--dmi-dir', env.dmiDir, '--kubelet-root-dir', tmpdir() /* the node benchmark's loop labs live there */];
   const spawnedAt = performance.now();
   const proc = startMode(name, args, extraEnv, env.logDir);
   const ready = waitProbeReady(endpoint, {

@@ -17,6 +17,7 @@ import { attachStorm, lifecycle, type StormFigures } from './controller-bench.js
 import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
 import { startBenchEnv, startCsiMode, type BenchEnv, type Running } from './env.js';
 import { nodeTimings } from './node-bench.js';
+import { nodeFootprint } from './node-footprint.js';
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './options.js';
 import { driverOverhead, type OverheadFigures } from './overhead-bench.js';
 import { initClockTicks, rssMiB } from './proc.js';
@@ -56,6 +57,8 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
   const ctlPid = ctl.proc.child.pid!;
   const ctlIdle = rssMiB(ctlPid);
   const nodeIdle = rssMiB(node.proc.child.pid!);
+  progress(`node footprint: ${opts.nodeFootprintRuns} starts with and without Kubernetes access`);
+  const footprint = await nodeFootprint(env, opts.nodeFootprintRuns, cleanups);
 
   const nodeIds = world.vms.slice(0, opts.publishNodes).map((vm) => vm.biosUuid!);
   progress(`warm-up: ${opts.warmupVolumes} volumes through create/publish/unpublish/delete at concurrency 8`);
@@ -131,6 +134,7 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
     },
     startup: { controllerMs: controllerStarts, nodeMs: nodeStarts, controllerP50Ms: round2(median(controllerStarts)), nodeP50Ms: round2(median(nodeStarts)) },
     node: nodeFigures,
+    nodeFootprint: footprint,
   };
 }
 

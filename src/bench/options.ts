@@ -16,6 +16,8 @@ export interface BenchOptions {
   publishNodes: number;
   nodeIterations: number;
   startupRuns: number;
+  /** Fresh node processes per variant (with / without Kubernetes access) for the footprint figures. */
+  nodeFootprintRuns: number;
   out: string;
 }
 
@@ -54,6 +56,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     publishNodes: 16,
     nodeIterations: quick ? 5 : 20,
     startupRuns: quick ? 1 : 3,
+    nodeFootprintRuns: quick ? 3 : 7,
     out: values.out ?? 'bench/results.json',
   };
 }

@@ -3,6 +3,7 @@ import type { CpiFigures } from './cpi-bench.js';
 import type { StormFigures } from './controller-bench.js';
 import type { PhaseFigures } from './measure.js';
 import type { NodeFigures } from './node-bench.js';
+import { formatNodeFootprint, type NodeFootprint } from './node-footprint.js';
 import type { OverheadFigures } from './overhead-bench.js';
 
 export interface BenchResults {
@@ -26,6 +27,7 @@ export interface BenchResults {
   };
   startup: { controllerMs: number[]; nodeMs: number[]; controllerP50Ms: number; nodeP50Ms: number };
   node: NodeFigures | { skipped: string };
+  nodeFootprint: NodeFootprint;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -63,6 +65,8 @@ export function formatTable(r: BenchResults): string {
   out.push(`  node: idle ${m.node.idleMiB}${m.node.afterMiB === undefined ? '' : `, after the node run ${m.node.afterMiB}`}`);
   for (const c of m.cpi) out.push(`  cpi: idle ${c.idleMiB}, after ${c.nodes} nodes ${c.afterMiB}`);
   out.push(`  start → first ready Probe: controller p50 ${f1(r.startup.controllerP50Ms)} ms, node p50 ${f1(r.startup.nodeP50Ms)} ms (${r.startup.controllerMs.length} starts each)`);
+  out.push('');
+  out.push(...formatNodeFootprint(r.nodeFootprint));
   out.push('');
   if ('skipped' in r.node) {
     out.push(`Node: skipped (${r.node.skipped})`);

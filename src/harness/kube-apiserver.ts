@@ -1,7 +1,8 @@
 /**
  * An in-process Kubernetes API server for tests (DESIGN.md, "Kubernetes
  * API"): node:http on 127.0.0.1 with a random port, speaking the real
- * REST/JSON shapes that @kubernetes/client-node 1.4 sends and expects for
+ * REST/JSON shapes that @kubernetes/client-node 1.4 (and node mode's own
+ * client, src/kube/rest-client.ts) sends and expects for
  * nodes (+ /status), events, secrets, configmaps, pods, namespaces,
  * persistentvolumes, csinodes and coordination.k8s.io leases: get, list
  * (label/field selectors), watch (resume by resourceVersion, 410 Expired,
@@ -13,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Json, JsonObject } from './kube-patch.js';
@@ -24,12 +26,19 @@ import { statusObject } from './kube-status.js';
 import { openWatch, type OpenWatch } from './kube-watch.js';
 
 export interface KubeApiServerOptions {
-  /** When set, every request must carry `Authorization: Bearer <token>` (else 401); kubeConfig() sends it. */
+  /** When set, every request must carry `Authorization: Bearer <token>` (or a client certificate, see tls.clientCa; else 401); kubeConfig() sends it. */
   token?: string;
   /** How many changes are kept for watch resumption; older resourceVersions get 410 Expired. Default 10000. */
   watchHistory?: number;
-  /** PEM certificate and key: serve HTTPS (see kube-tls.ts); kubeConfig() then trusts exactly this certificate. */
-  tls?: { cert: string; key: string };
+  /**
+   * PEM certificate and key: serve HTTPS (see kube-tls.ts); kubeConfig() then
+   * trusts exactly this certificate. With `clientCa`, a client certificate it
+   * signed is a login too (kube-apiserver's --client-ca-file), and every
+   * request must then carry that or the token.
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
+  /** The client certificate and key kubeConfig() hands out (one signed by tls.clientCa). */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export interface KubeApiRequest {
@@ -40,6 +49,8 @@ export interface KubeApiRequest {
   contentType: string | undefined;
   /** True for `?watch=true` requests (they stay open). */
   watch: boolean;
+  /** How the request authenticated: a matching bearer token, a verified client certificate, or neither. */
+  auth?: 'token' | 'certificate' | 'none';
 }
 
 /**
@@ -120,7 +131,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-    const record: KubeApiRequest = { method, path: url.pathname, query: url.search, contentType, watch };
+    const tokenOk = options.token !== undefined && req.headers.authorization === `Bearer ${options.token}`;
+    const certificateOk = !!options.tls?.clientCa && (req.socket as TLSSocket).authorized === true;
+    const auth = tokenOk ? 'token' : certificateOk ? 'certificate' : 'none';
+    const record: KubeApiRequest = { method, path: url.pathname, query: url.search, contentType, watch, auth };
     served.push(record);
     const text = await readBody(req);
     let body: Json | undefined;
@@ -131,7 +145,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         throw new StoreError(400, 'BadRequest', 'the request body is not valid JSON');
       }
     }
-    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+    if ((options.token !== undefined || options.tls?.clientCa) && auth === 'none') {
       throw new StoreError(401, 'Unauthorized', 'Unauthorized');
     }
     const injected = fault?.({ ...record, body });
@@ -204,7 +218,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     });
   };
   const tls = options.tls;
-  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener) : createHttpServer(listener);
+  const server = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, listener)
+    : createHttpServer(listener);
   // Many short requests from client-node (it makes a new agent, so a new connection, per request).
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -221,7 +237,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           ? { name: 'kube-test', server: url, skipTLSVerify: false, caData: Buffer.from(tls.cert).toString('base64') }
           : { name: 'kube-test', server: url, skipTLSVerify: true },
       ],
-      users: [{ name: 'kube-test', ...(options.token !== undefined ? { token: options.token } : {}) }],
+      users: [
+        {
+          name: 'kube-test',
+          ...(options.token !== undefined ? { token: options.token } : {}),
+          ...(options.clientCertificate
+            ? { certData: Buffer.from(options.clientCertificate.cert).toString('base64'), keyData: Buffer.from(options.clientCertificate.key).toString('base64') }
+            : {}),
+        },
+      ],
       contexts: [{ name: 'kube-test', cluster: 'kube-test', user: 'kube-test' }],
       currentContext: 'kube-test',
     });

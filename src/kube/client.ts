@@ -65,27 +65,7 @@ export function createKubeClients(kc: KubeConfig): KubeClients {
   return { core: kc.makeApiClient(CoreV1Api), coordination: kc.makeApiClient(CoordinationV1Api) };
 }
 
-/** HTTP status of a client-node failure (ApiException.code), if it carries one. */
-export function httpStatusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** The Status message inside a client-node ApiException, for logs and error messages. */
-export function kubeErrorMessage(err: unknown): string {
-  const body = (err as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') {
-    try {
-      const status = JSON.parse(body) as { message?: unknown };
-      if (typeof status.message === 'string') return status.message;
-    } catch {
-      // not JSON: fall through to the generic message
-    }
-  }
-  const code = httpStatusOf(err);
-  if (code !== undefined) return `HTTP ${code}`;
-  return err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
-}
+export { httpStatusOf, kubeErrorMessage } from './errors.js';
 
 /**
  * Per-call options that abort the request after `ms`. client-node sets no

@@ -4,30 +4,34 @@
  * exists, and, when those configure topology, the Kubernetes API
  * (in-cluster or --kubeconfig) for the node's topology labels.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { failedPrecondition } from '../csi/errors.js';
 import { topologyConfigured } from '../contract/topology-keys.js';
 import { createIdentityService } from '../csi/identity.js';
 import type { LabelsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
+import { createRestClient, type RestClient } from '../kube/rest-client.js';
+import { loadRestConfig } from '../kube/rest-config.js';
 import type { TopologySource } from './info.js';
 import { readNodeLabels } from './labels-config.js';
 import { createNodeOs, DEFAULT_DEVICE_DIR } from './os/index.js';
 import { missingTools } from './os/tools.js';
 import { DEFAULT_KUBELET_ROOT } from './path-root.js';
 import { createNodeService } from './service.js';
+import { createKubeTopology } from './topology.js';
 
 /**
- * The shared loader (--kubeconfig, which args.ts already fills from
- * KUBECONFIG, else in-cluster), or undefined when there is no cluster to
- * talk to. @kubernetes/client-node costs ~80 MB of RSS once imported, so
- * ../kube/client.js is imported only past that check.
+ * The Kubernetes API of --kubeconfig (which args.ts already fills from
+ * KUBECONFIG), else of the pod's service account, or undefined when there
+ * is no cluster to talk to. Node mode reads one object (its Node), so it
+ * uses ../kube/rest-client.ts, not @kubernetes/client-node (~57 MiB of RSS
+ * and ~0.5 s of start-up once imported: README, dependency table).
  */
-async function loadKubeConfig(opts: ModeOptions): Promise<KubeConfig | undefined> {
+async function kubeAccess(opts: ModeOptions, logger: Logger): Promise<RestClient | undefined> {
   if (!opts.kubeconfig && !opts.env.KUBERNETES_SERVICE_HOST) return undefined;
-  const { loadKubeConfig: load } = await import('../kube/client.js');
-  return load(opts.kubeconfig);
+  const config = await loadRestConfig(opts.kubeconfig, opts.env);
+  logger.debug({ server: config.server, credentials: config.source }, 'Kubernetes API');
+  return createRestClient(config);
 }
 
 /**
@@ -37,11 +41,8 @@ async function loadKubeConfig(opts: ModeOptions): Promise<KubeConfig | undefined
  * Kubernetes access at all.
  */
 async function topologySource(opts: ModeOptions, labels: LabelsConfig, nodeName: string, logger: Logger): Promise<TopologySource> {
-  const kubeConfig = nodeName ? await loadKubeConfig(opts) : undefined;
-  if (kubeConfig) {
-    const { createKubeTopology } = await import('./topology.js');
-    return createKubeTopology({ kubeConfig, nodeName, logger, labels });
-  }
+  const kube = nodeName ? await kubeAccess(opts, logger) : undefined;
+  if (kube) return createKubeTopology({ kube, nodeName, logger, labels });
   // Topology is configured but cannot be read: reporting none would place volumes anywhere.
   const why = nodeName ? 'no Kubernetes access (not in a cluster and no --kubeconfig)' : 'NODE_NAME is not set';
   return async () => {

@@ -7,10 +7,12 @@
  * that, refuse with a message naming the label and pointing at the CPI.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, Watch, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+// Types only: node mode never loads @kubernetes/client-node (see ../kube/rest-client.ts).
+import type { V1Node } from '@kubernetes/client-node';
 import { CsiError, failedPrecondition, GrpcCode, unavailable } from '../csi/errors.js';
 import type { LabelsConfig } from '../config/types.js';
-import { httpStatusOf, kubeErrorMessage, withRequestTimeout } from '../kube/client.js';
+import { httpStatusOf, kubeErrorMessage } from '../kube/errors.js';
+import type { RestClient } from '../kube/rest-client.js';
 import type { Logger } from '../log.js';
 import type { TopologySource } from './info.js';
 // The labels and the taint the CPI (this project's `cpi` mode or another) puts on Nodes: read here as it writes them.
@@ -19,18 +21,20 @@ import { CSI_TOPOLOGY_PREFIX, REGION_KEYS, ZONE_KEYS } from '../contract/topolog
 
 const WATCH_RETRY_MS = 1000;
 const DEADLINE_MARGIN_MS = 1000;
-/** client-node sets no timeout: an API server that stops answering would hold NodeGetInfo until the caller gives up. */
-const READ_TIMEOUT_MS = 10_000;
+/** An API server that stops answering must not hold NodeGetInfo until the caller gives up. */
+export const NODE_READ_TIMEOUT_MS = 10_000;
 
 
 export interface KubeTopologyOptions {
-  kubeConfig: KubeConfig;
+  kube: RestClient;
   nodeName: string;
   /** `[Labels]` of csi-vsphere.conf; node mode reads topology only when they configure some. */
   labels: LabelsConfig;
   /** How long to wait for the CPI; default 90 s (kubelet gives NodeGetInfo 2 minutes at plugin registration). */
   waitMs?: number;
   logger: Logger;
+  /** Bound on each Node read; default NODE_READ_TIMEOUT_MS. */
+  readTimeoutMs?: number;
 }
 
 /** What the node's labels say: the segments, or why they are not ready yet. */
@@ -76,13 +80,14 @@ function kubeFailure(nodeName: string, error: unknown): CsiError {
 }
 
 export function createKubeTopology(options: KubeTopologyOptions): TopologySource {
-  const { kubeConfig, nodeName, labels, logger } = options;
+  const { kube, nodeName, labels, logger } = options;
   const waitMs = options.waitMs ?? 90_000;
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const readTimeoutMs = options.readTimeoutMs ?? NODE_READ_TIMEOUT_MS;
+  const path = `/api/v1/nodes/${encodeURIComponent(nodeName)}`;
 
   const readNode = async (): Promise<V1Node> => {
     try {
-      return await api.readNode({ name: nodeName }, withRequestTimeout(READ_TIMEOUT_MS));
+      return await kube.getJson<V1Node>(path, { timeoutMs: readTimeoutMs });
     } catch (error) {
       throw kubeFailure(nodeName, error);
     }
@@ -99,7 +104,7 @@ export function createKubeTopology(options: KubeTopologyOptions): TopologySource
     while (!verdict.ready && Date.now() < deadline) {
       if (signal.aborted) throw new CsiError(GrpcCode.CANCELLED, 'NodeGetInfo was cancelled while waiting for the CPI');
       const watchStarted = Date.now();
-      node = await watchUntilReady(kubeConfig, node, labels, deadline, signal).catch((error: unknown) => {
+      node = await watchUntilReady(kube, node, labels, deadline, signal).catch((error: unknown) => {
         throw kubeFailure(nodeName, error);
       });
       verdict = topologyFromNode(node, labels);
@@ -123,42 +128,22 @@ export function createKubeTopology(options: KubeTopologyOptions): TopologySource
  * the deadline passes, the call is cancelled or the watch ends (the caller
  * re-reads and watches again). Resolves with the newest copy seen.
  */
-async function watchUntilReady(kubeConfig: KubeConfig, node: V1Node, labels: LabelsConfig, deadline: number, signal: AbortSignal): Promise<V1Node> {
-  const name = node.metadata?.name ?? '';
+async function watchUntilReady(kube: RestClient, node: V1Node, labels: LabelsConfig, deadline: number, signal: AbortSignal): Promise<V1Node> {
   let latest = node;
-  let controller: AbortController | undefined;
-  return await new Promise<V1Node>((resolve, reject) => {
-    let settled = false;
-    const finish = (error?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      controller?.abort();
-      if (error) reject(error);
-      else resolve(latest);
-    };
-    const onAbort = (): void => finish();
-    const timer = setTimeout(() => finish(), Math.max(0, deadline - Date.now()));
-    signal.addEventListener('abort', onAbort, { once: true });
-    new Watch(kubeConfig)
-      .watch(
-        '/api/v1/nodes',
-        { fieldSelector: `metadata.name=${name}`, resourceVersion: latest.metadata?.resourceVersion, allowWatchBookmarks: true },
-        (phase: string, object: V1Node) => {
-          if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
-          latest = object;
-          if (topologyFromNode(object, labels).ready) finish();
-        },
-        // The watch ended (server timeout, 410 Gone, network): the caller re-reads and retries.
-        () => finish(),
-      )
-      .then(
-        (c) => {
-          controller = c;
-          if (settled) c.abort();
-        },
-        (error: unknown) => finish(error),
-      );
-  });
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), Math.max(0, deadline - Date.now()));
+  const onAbort = (): void => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const query = { fieldSelector: `metadata.name=${node.metadata?.name ?? ''}`, resourceVersion: latest.metadata?.resourceVersion, allowWatchBookmarks: 'true' };
+    await kube.watch<V1Node>('/api/v1/nodes', query, (phase, object) => {
+      if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
+      latest = object;
+      if (topologyFromNode(object, labels).ready) stop.abort();
+    }, stop.signal);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+  return latest;
 }

@@ -11,11 +11,13 @@ import type { V1Node } from '@kubernetes/client-node';
 import { startCsiServer, type CsiServer } from '../../src/csi/server.js';
 import type { LabelsConfig } from '../../src/config/types.js';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
+import { createRestClient, type RestClient } from '../../src/kube/rest-client.js';
+import { loadKubeconfigFile } from '../../src/kube/rest-config.js';
 import { silentLogger } from '../../src/log.js';
 import { createNodeOs } from '../../src/node/os/index.js';
 import { createNodeService } from '../../src/node/service.js';
 import { UNINITIALIZED_TAINT } from '../../src/contract/taints.js';
-import { createKubeTopology, topologyFromNode } from '../../src/node/topology.js';
+import { createKubeTopology, NODE_READ_TIMEOUT_MS, topologyFromNode } from '../../src/node/topology.js';
 import { connectNodeClient, grpc, statusOf, type NodeClient } from './node-client.js';
 
 const ZONE_ONLY: LabelsConfig = { topologyCategories: [], zone: 'k8s-zone' };
@@ -52,11 +54,13 @@ describe('topology from Node labels', () => {
 describe('NodeGetInfo over gRPC', () => {
   let root: string;
   let kube: KubeApiServer;
+  let rest: RestClient;
   const servers: Array<{ server: CsiServer; client: NodeClient }> = [];
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'csi-node-info-'));
     kube = await startKubeApiServer();
+    rest = createRestClient(await loadKubeconfigFile(kube.writeKubeconfig(root)));
   });
 
   afterAll(async () => {
@@ -69,7 +73,7 @@ describe('NodeGetInfo over gRPC', () => {
   });
 
   /** A Node service with its own DMI folder and socket; topology when labels are given. */
-  const serve = async (name: string, dmi: Record<string, string>, topology?: { labels: LabelsConfig; waitMs: number }): Promise<NodeClient> => {
+  const serve = async (name: string, dmi: Record<string, string>, topology?: { labels: LabelsConfig; waitMs: number; readTimeoutMs?: number }): Promise<NodeClient> => {
     const dmiDir = join(root, name, 'dmi');
     await mkdir(dmiDir, { recursive: true });
     for (const [file, text] of Object.entries(dmi)) await writeFile(join(dmiDir, file), text);
@@ -79,7 +83,12 @@ describe('NodeGetInfo over gRPC', () => {
       dmiDir,
       maxVolumesPerNode: 30,
       ...(topology
-        ? { topology: createKubeTopology({ kubeConfig: kube.kubeConfig(), nodeName: name, logger: silentLogger, waitMs: topology.waitMs, labels: topology.labels }) }
+        ? {
+            topology: createKubeTopology({
+              kube: rest, nodeName: name, logger: silentLogger, waitMs: topology.waitMs, labels: topology.labels,
+              ...(topology.readTimeoutMs ? { readTimeoutMs: topology.readTimeoutMs } : {}),
+            }),
+          }
         : {}),
     });
     const server = await startCsiServer({ endpoint: `unix://${join(root, name, 'csi.sock')}`, logger: silentLogger, services: { Identity: {}, Node: node } });
@@ -146,5 +155,41 @@ describe('NodeGetInfo over gRPC', () => {
     const status = await statusOf(client.call('NodeGetInfo', {}));
     expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(status.details).toContain('NODE_NAME');
+  });
+
+  const SERIAL = { product_serial: 'VMware-42 1e 8c 4a 2b 3c 4d 5e-6f 70 81 92 a3 b4 c5 d6' };
+
+  /** NodeGetInfo of Node `name` while the API server answers its read with `fault`. */
+  const infoDuringFault = async (name: string, fault: number | 'hang', readTimeoutMs?: number): Promise<{ code: number; details: string }> => {
+    kube.put(nodeObject(name, {}));
+    const client = await serve(name, SERIAL, { labels: ZONE_ONLY, waitMs: 500, ...(readTimeoutMs ? { readTimeoutMs } : {}) });
+    kube.setFault((r) => (r.path === `/api/v1/nodes/${name}` ? fault : undefined));
+    try {
+      return await statusOf(client.call('NodeGetInfo', {}, 10_000));
+    } finally {
+      kube.setFault(undefined);
+    }
+  };
+
+  test('a refused read (403) names the RBAC the node plugin needs', async () => {
+    expect(await infoDuringFault('forbidden', 403)).toEqual({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: "reading Node forbidden was refused (HTTP 403): the node plugin's ServiceAccount needs get, list and watch on nodes",
+    });
+  });
+
+  test('an API server that never answers fails the read after its bound (10 s by default) as UNAVAILABLE', async () => {
+    expect(NODE_READ_TIMEOUT_MS).toBe(10_000);
+    expect(await infoDuringFault('hung', 'hang', 300)).toEqual({
+      code: grpc.status.UNAVAILABLE,
+      details: `reading Node hung from the Kubernetes API failed: GET ${kube.url}/api/v1/nodes/hung: no answer within 0.3 s`,
+    });
+  });
+
+  test('other API failures are UNAVAILABLE with the Status message', async () => {
+    expect(await infoDuringFault('broken', 500)).toEqual({
+      code: grpc.status.UNAVAILABLE,
+      details: 'reading Node broken from the Kubernetes API failed: injected fault 500 for GET /api/v1/nodes/broken',
+    });
   });
 });
