@@ -5,7 +5,8 @@
  * its datacenter, its own datastores, and VMs whose names, BIOS UUIDs,
  * guest host names and IPs do not repeat the other site's. Site B listens
  * on 127.0.0.2, so the two vCenters have different host names, as two real
- * vCenters do (the config names a vCenter by host).
+ * vCenters do (the config names a vCenter by host), and has 3 ESXi hosts to
+ * site A's 2 (so the two rank differently for a volume without topology).
  */
 import { startWorld, worldsCsiConfig, type World } from './world.js';
 
@@ -34,7 +35,7 @@ export async function startSites(options: SitesOptions = {}): Promise<Sites> {
   const vmsPerPool = options.vmsPerSite ?? 3;
   const [a, b] = await Promise.allSettled([
     startWorld({ zones: 1, zoneNames: ['zone-a'], region: 'region-a', vmsPerPool, guestPrefix: 'site-a-node-', ipPrefix: '10.20' }),
-    startWorld({ zones: 1, zoneNames: ['zone-b'], region: 'region-b', vmsPerPool, guestPrefix: 'site-b-node-', ipPrefix: '10.21', site: 'site-b', listen: '127.0.0.2:0' }),
+    startWorld({ zones: 1, zoneNames: ['zone-b'], region: 'region-b', vmsPerPool, guestPrefix: 'site-b-node-', ipPrefix: '10.21', site: 'site-b', listen: '127.0.0.2:0', hostsPerCluster: 3 }),
   ]);
   if (a.status === 'rejected' || b.status === 'rejected') {
     await Promise.all([a, b].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));

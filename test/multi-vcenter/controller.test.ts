@@ -16,7 +16,7 @@ import { errorOf } from '../controller/csi-client.js';
 import { spawnDriver } from '../faults/driver-process.js';
 import { builtMain } from '../support/built-main.js';
 import { waitProbeReady } from '../../src/harness/probe.js';
-import { CLUSTER_ID, MOUNT_RWO, cnsVolumes, createIn, requestsDuring, segmentOf, startController, total, type Controller } from './fixture.js';
+import { CLUSTER_ID, MOUNT_RWO, cnsVolumes, createIn, requestsDuring, segmentOf, startController, total, type Controller, type Created } from './fixture.js';
 
 let sites: Sites;
 let ctl: Controller | undefined;
@@ -35,6 +35,13 @@ afterAll(async () => {
 
 const both = () => [sites.a, sites.b];
 const nodeOf = (site: typeof sites.a, i: number) => site.world.vms[i]!;
+const createWith = (c: Controller, name: string, parameters: Record<string, string>) =>
+  c.csi.call<Created>('CreateVolume', {
+    name,
+    volume_capabilities: [MOUNT_RWO],
+    parameters,
+    accessibility_requirements: { requisite: both().map((s) => ({ segments: segmentOf(s) })), preferred: [{ segments: segmentOf(sites.a) }] },
+  });
 const publish = (c: Controller, volumeId: string, nodeId: string) =>
   c.csi.call<{ publish_context: Record<string, string> }>('ControllerPublishVolume', { volume_id: volumeId, node_id: nodeId, volume_capability: MOUNT_RWO });
 
@@ -52,6 +59,31 @@ describe('two vCenters, one cluster', () => {
     expect(inB.get(vol.b)).toBe('pvc-zone-b');
     expect(inA.has(vol.b)).toBe(false);
     expect(inB.has(vol.a)).toBe(false);
+  });
+
+  test('no topology requirement: the vCenter with the most ESXi hosts (B: 3 to 2), every time', async () => {
+    for (const name of ['pvc-no-topology-1', 'pvc-no-topology-2']) {
+      const res = await ctl!.csi.call<Created>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO] });
+      expect(res.volume.accessible_topology).toEqual([]);
+      expect((await cnsVolumes(sites.b)).get(res.volume.volume_id)).toBe(name);
+    }
+  });
+
+  test('datastoreurl and storagepolicyname are resolved in the candidate vCenter; the next candidate is tried, else the error names each', async () => {
+    // Zone A preferred, but the datastore is B's: vCenter A lacks it, so the volume goes to B (and is accessible from zone B only).
+    const onB = await ctl!.csi.call<Created>('CreateVolume', {
+      name: 'pvc-datastore-of-b',
+      volume_capabilities: [MOUNT_RWO],
+      parameters: { datastoreurl: sites.b.world.zones[0]!.datastoreUrl },
+      accessibility_requirements: { requisite: both().map((s) => ({ segments: segmentOf(s) })), preferred: [{ segments: segmentOf(sites.a) }] },
+    });
+    expect(onB.volume.accessible_topology).toEqual([{ segments: segmentOf(sites.b) }]);
+    expect((await cnsVolumes(sites.b)).has(onB.volume.volume_id)).toBe(true);
+    const noPolicy = await errorOf(createWith(ctl!, 'pvc-no-such-policy', { storagepolicyname: 'no-such-policy' }));
+    expect(noPolicy.code).toBe(status.INVALID_ARGUMENT);
+    expect(noPolicy.details).toContain(`vCenter ${sites.a.vcenter} ({`);
+    expect(noPolicy.details).toContain(`vCenter ${sites.b.vcenter} ({`);
+    expect(noPolicy.details).toContain('no storage policy named "no-such-policy"');
   });
 
   test('publish to a node in each vCenter; a cross-vCenter publish is FAILED_PRECONDITION naming both vCenters', async () => {
@@ -233,8 +265,13 @@ describe('two vCenters, one cluster', () => {
     const getB = await errorOf(ctl!.csi.call('ControllerGetVolume', { volume_id: vol.b }));
     expect(getB.code).toBe(status.UNAVAILABLE);
     expect(getB.details).toContain(`vCenter ${b}`);
-    // A volume of vCenter A still answers.
+    // A volume of vCenter A still answers, and so does zone A's capacity; zone B's names B.
     await ctl!.csi.call('ControllerGetVolume', { volume_id: vol.a });
+    const capA = await ctl!.csi.call<{ available_capacity: string }>('GetCapacity', { accessible_topology: { segments: segmentOf(sites.a) } });
+    expect(BigInt(capA.available_capacity)).toBeGreaterThan(0n);
+    const capB = await errorOf(ctl!.csi.call('GetCapacity', { accessible_topology: { segments: segmentOf(sites.b) } }));
+    expect(capB.code).toBe(status.UNAVAILABLE);
+    expect(capB.details).toContain(`vCenter ${b}`);
     const list = await errorOf(ctl!.csi.call('ListVolumes', {}));
     expect(list.code).toBe(status.UNAVAILABLE);
     expect(list.details).toContain(b);
