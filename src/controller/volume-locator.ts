@@ -55,12 +55,13 @@ export function askEach<T>(vcs: readonly VcenterContext[], ask: (vc: VcenterCont
     for (const vc of vcs) {
       ask(vc).then(
         (value) => {
-          if (has(value)) resolve({ found: { vc, value }, failed });
-          if (--pending === 0) resolve({ failed });
+          // The first resolve wins; copies, so later failures do not change an answer already given.
+          if (has(value)) resolve({ found: { vc, value }, failed: [...failed] });
+          if (--pending === 0) resolve({ failed: [...failed] });
         },
         (error: unknown) => {
           failed.push({ vc, error });
-          if (--pending === 0) resolve({ failed });
+          if (--pending === 0) resolve({ failed: [...failed] });
         },
       );
     }
