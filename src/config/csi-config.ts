@@ -88,11 +88,23 @@ function buildCsiConfig(raw: RawCsi, diag: Diagnostics): CsiConfig {
   const vcenters: VCenterConfig[] = [];
   for (const [host, vc] of raw.vcenters) vcenters.push(buildVCenter(host, vc.label, vc.values, g, diag));
 
+  const labels = buildLabels(raw.labels, diag);
+  if (vcenters.length > 1 && labels.topologyCategories.length === 0) {
+    // As the reference: the zone of a volume request is what picks its vCenter.
+    throw diag.error(
+      '[Labels] topology-categories',
+      `missing: ${vcenters.length} vCenters are configured (${vcenters.map((v) => v.host).join(', ')}), and with more than one the ` +
+        'topology decides which vCenter a volume goes to: tag each vCenter\'s clusters or hosts with zone tags and set ' +
+        'topology-categories = "<region category>,<zone category>" in [Labels]' +
+        (labels.zone || labels.region ? ' (instead of the legacy zone/region keys)' : ''),
+    );
+  }
+
   const config: CsiConfig = {
     source: src,
     clusterId,
     vcenters,
-    labels: buildLabels(raw.labels, diag),
+    labels,
     warnings: diag.warnings,
     global: buildGlobalSettings(g, src),
     netPermissions: buildNetPermissions(raw.netPermissions, diag),

@@ -1,6 +1,7 @@
 /**
- * Collaborators shared by the controller's RPC handlers: the vCenter client,
- * caches over it, locks, the attachment book, and the batching knobs.
+ * Collaborators shared by the controller's RPC handlers: the configured
+ * vCenters (each with its client and caches), where each volume lives,
+ * locks, the attachment book, and the batching knobs.
  */
 import type { Logger } from '../log.js';
 import type { LabelsConfig } from '../config/types.js';
@@ -8,10 +9,8 @@ import type { VsphereClient } from '../vsphere/api.js';
 import { InFlightLocks } from '../csi/locks.js';
 import { silentLogger } from '../log.js';
 import { Attachments } from './attachments.js';
-import { InventorySnapshots } from './inventory-snapshot.js';
-import { NodeVms } from './node-vms.js';
-import { PolicyCache } from './policies.js';
-import { VolumeDisks } from './volume-disks.js';
+import { VcenterSet, type VcenterOptions } from './vcenters.js';
+import { VolumeLocator } from './volume-locator.js';
 
 export interface BatchingOptions {
   /** Coalesce concurrent CNS calls (default true). false: one CNS call per RPC, for comparisons. */
@@ -22,46 +21,42 @@ export interface BatchingOptions {
   maxBatch: number;
 }
 
-export interface ControllerOptions {
-  client: VsphereClient;
+interface CommonControllerOptions {
   /** `[Global] cluster-id`: recorded on every volume, and the ListVolumes scope. */
   clusterId: string;
-  /** The vCenter user, recorded as CNS container cluster metadata. */
-  vSphereUser: string;
   labels: LabelsConfig;
   logger?: Logger;
   batching?: Partial<BatchingOptions>;
   /** Reuse of inventory/policy reads for placement, ms (default 30 s). */
   inventoryTtlMs?: number;
+  /** Volume id → vCenter answers kept in memory (several vCenters only; default 50,000). */
+  volumeCacheSize?: number;
 }
+
+/** One vCenter (`client`, `vSphereUser`) or several (`vcenters`, in config order). */
+export type ControllerOptions = CommonControllerOptions &
+  ({ client: VsphereClient; vSphereUser: string; vcenters?: undefined } | { vcenters: VcenterOptions[]; client?: undefined; vSphereUser?: undefined });
 
 export const VOLUME_TYPE_BLOCK = 'vSphere CNS Block Volume';
 
 export class ControllerContext {
-  readonly client: VsphereClient;
   readonly clusterId: string;
-  readonly vSphereUser: string;
   readonly labels: LabelsConfig;
   readonly log: Logger;
   readonly batching: BatchingOptions;
   readonly volumeLocks = new InFlightLocks('volume');
   readonly attachments = new Attachments();
-  readonly inventory: InventorySnapshots;
-  readonly nodeVms: NodeVms;
-  readonly policies: PolicyCache;
-  /** What the VMs' disk devices say is attached where (the truth after a restart). */
-  readonly volumeDisks: VolumeDisks;
+  /** Every configured vCenter; `vcenters.first` is the only one in a single-vCenter cluster. */
+  readonly vcenters: VcenterSet;
+  readonly locator: VolumeLocator;
 
   constructor(options: ControllerOptions) {
-    this.client = options.client;
     this.clusterId = options.clusterId;
-    this.vSphereUser = options.vSphereUser;
     this.labels = options.labels;
     this.log = options.logger ?? silentLogger;
     this.batching = { enabled: true, windowMs: 5, maxBatch: 32, ...options.batching };
-    this.inventory = new InventorySnapshots(options.client, options.labels, { ttlMs: options.inventoryTtlMs });
-    this.nodeVms = new NodeVms(options.client);
-    this.policies = new PolicyCache(options.client, { ttlMs: options.inventoryTtlMs });
-    this.volumeDisks = new VolumeDisks(options.client);
+    const list = options.vcenters ?? [{ client: options.client, vSphereUser: options.vSphereUser }];
+    this.vcenters = new VcenterSet(list, { labels: options.labels, log: this.log, inventoryTtlMs: options.inventoryTtlMs }, this.log);
+    this.locator = new VolumeLocator(this.vcenters, this.batching, options.volumeCacheSize);
   }
 }

@@ -2,8 +2,10 @@
  * CreateVolume: idempotent by name with no store of our own (the CNS volume
  * name is the request name, or for names over 80 characters its
  * deterministic mapping in volume-name.ts, so a CNS query finds what any
- * earlier process created), one shared CNS call for concurrent identical requests, and
- * concurrent creates of different names coalesced into CNS batch creates.
+ * earlier process created, in any configured vCenter: name-lookup.ts), and
+ * one shared CNS call for concurrent identical requests. Every create is its
+ * own CnsCreateVolume with one spec: vCenter refuses more. Where the volume
+ * goes (which vCenter, which datastore): create-placement.ts.
  */
 import type { CallContext } from '../csi/handler.js';
 import type { CreateVolumeRequest__Output } from '../csi/generated/csi/v1/CreateVolumeRequest.js';
@@ -11,15 +13,18 @@ import type { CreateVolumeResponse } from '../csi/generated/csi/v1/CreateVolumeR
 import { alreadyExists, invalidArgument } from '../csi/errors.js';
 import { requireString, validateCapacityRange, validateStringMap, validateVolumeCapabilities } from '../csi/validate.js';
 import type { CnsCreateSpec, CnsCreated, CnsEntityMetadata, CnsVolume } from '../vsphere/api.js';
+import { placeVolume } from './create-placement.js';
+import { NameLookups } from './name-lookup.js';
+import type { VcenterContext } from './vcenters.js';
 import { sizeForRange, bytesToMiB, mibToBytes } from './capacity.js';
 import { checkCapabilities } from './capabilities.js';
-import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
-import { accessibleSegments, chooseDatastore, sameUrl, type Placement, type Segment } from './placement.js';
+import { accessibleSegments, sameUrl, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 import { abandonOnAbort } from './abandon.js';
 import { cnsVolumeName, fullNameLabels } from './volume-name.js';
+
 
 type Volume = NonNullable<CreateVolumeResponse['volume']>;
 
@@ -29,27 +34,17 @@ export function toSegments(topologies: Array<{ segments?: Record<string, string>
 
 export class VolumeCreator {
   private readonly flights = new SingleFlight<Volume>();
-  private readonly batcher: Coalescer<CnsCreateSpec, CnsCreated>;
 
-  /** Concurrent creates look their names up in one CNS query. */
-  private readonly nameLookups: Coalescer<string, CnsVolume[]>;
+  /** Concurrent creates look their names up in one CNS query per vCenter. */
+  private readonly names: NameLookups;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.nameLookups = new Coalescer<string, CnsVolume[]>({
-      ...ctx.batching,
-      run: async (_key, names) => {
-        const found = await ctx.client.cns.queryAllPages({ names: [...new Set(names)], containerClusterIds: [ctx.clusterId] });
-        return names.map((name) => ({ ok: true, value: found.filter((v) => v.name === name) }));
-      },
-    });
-    this.batcher = new Coalescer<CnsCreateSpec, CnsCreated>({
-      ...ctx.batching,
-      run: async (_key, specs) => (await ctx.client.cns.createVolumes(specs)) as Outcome<CnsCreated>[],
-    });
+    this.names = new NameLookups(ctx);
   }
 
-  get batchStats(): { batches: number; items: number } {
-    return this.batcher.stats;
+  /** Name-lookup coalescing: CNS queries sent and names they carried. */
+  get lookupStats(): { batches: number; items: number } {
+    return this.names.stats;
   }
 
   async createVolume(req: CreateVolumeRequest__Output, call: CallContext): Promise<CreateVolumeResponse> {
@@ -90,24 +85,14 @@ export class VolumeCreator {
     requisite: Segment[],
     call: CallContext,
   ): Promise<Volume> {
-    const options = { signal: call.signal };
     const name = cnsVolumeName(requestName);
-    const existing = await this.findByName(requestName, call);
-    if (existing) return this.reuse(existing, sizeBytes, limitBytes, params, [...preferred, ...requisite], call);
+    const segments = [...preferred, ...requisite];
+    const named = await this.names.find(name, call);
+    if (named.existing) return this.reuse(named.existing.vc, named.existing.volume, sizeBytes, limitBytes, params, segments, call);
 
-    const policy = params.storagePolicyName ? await this.ctx.policies.resolve(params.storagePolicyName, options) : undefined;
-    const request = { preferred, requisite, compatible: policy?.compatible, policyName: policy?.name, datastoreUrl: params.datastoreUrl };
-    let snapshot = await this.ctx.inventory.get(options);
-    let placement: Placement;
-    try {
-      placement = chooseDatastore(snapshot, request);
-    } catch (err) {
-      // The snapshot may predate a new datastore, mount or zone tag: decide again on fresh data once.
-      this.ctx.inventory.invalidate();
-      snapshot = await this.ctx.inventory.get(options);
-      placement = chooseDatastore(snapshot, request);
-      call.log.info({ volumeName: name, firstError: (err as Error).message }, 'placement succeeded after refreshing the inventory');
-    }
+    const { vc, snapshot, placement, policy } = await placeVolume(this.ctx.vcenters, { name, preferred, requisite, params }, call);
+    const late = await this.names.confirm(named, vc, name, call);
+    if (late) return this.reuse(vc, late, sizeBytes, limitBytes, params, segments, call);
     const spec: CnsCreateSpec = {
       name,
       capacityMb: bytesToMiB(sizeBytes),
@@ -115,19 +100,23 @@ export class VolumeCreator {
       datastores: [snapshot.datastoreRefs.get(placement.datastore.id)!],
       profileId: policy?.profileId,
       clusterId: this.ctx.clusterId,
-      vSphereUser: this.ctx.vSphereUser,
+      vSphereUser: vc.vSphereUser,
       clusterFlavor: 'VANILLA',
       entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
     };
     let created: CnsCreated;
     try {
-      created = await this.batcher.submit('create', spec);
+      // No caller signal: once CNS has the task, it runs to the end; a caller
+      // that gives up leaves the single flight running, so its retry joins it
+      // instead of creating a second volume while the first task is still on vCenter.
+      created = await vc.client.cns.createVolume(spec);
     } catch (err) {
       // The chosen datastore may be gone or full: the next attempt re-reads the inventory.
-      this.ctx.inventory.invalidate();
+      vc.inventory.invalidate();
       throw err;
     }
-    call.log.info({ volumeId: created.volumeId, volumeName: name, datastore: placement.datastore.name }, 'CNS volume created');
+    this.ctx.locator.remember(created.volumeId, vc);
+    call.log.info({ volumeId: created.volumeId, volumeName: name, vcenter: vc.name, datastore: placement.datastore.name }, 'CNS volume created');
     return {
       volume_id: created.volumeId,
       capacity_bytes: String(sizeBytes),
@@ -136,19 +125,7 @@ export class VolumeCreator {
     };
   }
 
-  /** The CNS volume of this cluster with this exact name (the CNS name a request name maps to), if any. */
-  private async findByName(requestName: string, call: CallContext): Promise<CnsVolume | undefined> {
-    const name = cnsVolumeName(requestName);
-    const named = await this.nameLookups.submit('names', name);
-    const mine = named
-      .filter((v) => v.name === name)
-      .filter((v) => !v.containerCluster || v.containerCluster.clusterId === this.ctx.clusterId)
-      .sort((a, b) => (a.volumeId < b.volumeId ? -1 : 1));
-    if (mine.length > 1) call.log.warn({ volumeName: name, volumeIds: mine.map((v) => v.volumeId) }, 'several CNS volumes carry this name; using the first');
-    return mine[0];
-  }
-
-  private async reuse(existing: CnsVolume, sizeBytes: bigint, limitBytes: bigint, params: VolumeParameters, segments: Segment[], call: CallContext): Promise<Volume> {
+  private async reuse(vc: VcenterContext, existing: CnsVolume, sizeBytes: bigint, limitBytes: bigint, params: VolumeParameters, segments: Segment[], call: CallContext): Promise<Volume> {
     const have = mibToBytes(existing.capacityMb ?? 0);
     const problems: string[] = [];
     if (have < sizeBytes) problems.push(`it has ${have} bytes, fewer than the ${sizeBytes} requested`);
@@ -157,15 +134,16 @@ export class VolumeCreator {
       problems.push(`it is on ${existing.datastoreUrl}, not on the requested datastoreurl`);
     }
     if (params.storagePolicyName && existing.storagePolicyId) {
-      const policy = await this.ctx.policies.resolve(params.storagePolicyName, { signal: call.signal });
+      const policy = await vc.policies.resolve(params.storagePolicyName, { signal: call.signal });
       if (policy.profileId !== existing.storagePolicyId) problems.push(`it has another storage policy than "${params.storagePolicyName}"`);
     }
     if (problems.length > 0) {
       throw alreadyExists(`name: volume "${existing.name}" already exists as ${existing.volumeId} but ${problems.join(' and ')}; delete it or use another name`);
     }
+    this.ctx.locator.remember(existing.volumeId, vc);
     let accessible: Segment[] = [];
     if (segments.length > 0 && existing.datastoreUrl) {
-      const snapshot = await this.ctx.inventory.get({ signal: call.signal });
+      const snapshot = await vc.inventory.get({ signal: call.signal });
       const ds = snapshot.datastores.find((d) => d.url === existing.datastoreUrl);
       if (ds) accessible = accessibleSegments(snapshot, ds, segments);
     }

@@ -18,6 +18,7 @@ import { refKey } from '../vsphere/api.js';
 import type { Outcome } from './coalescer.js';
 import type { ControllerContext } from './context.js';
 import type { NodeVm } from './node-vms.js';
+import type { VcenterContext } from './vcenters.js';
 import { describeHolder, pairKey, type DiskHolder } from './volume-disks.js';
 
 export interface InUseItem {
@@ -25,10 +26,11 @@ export interface InUseItem {
   node: NodeVm;
 }
 
-export async function settleInUse(ctx: ControllerContext, items: InUseItem[]): Promise<Outcome<CnsAttached>[]> {
+/** Settles in-use attaches in `vc` (the vCenter of the volumes and of the target VMs). */
+export async function settleInUse(ctx: ControllerContext, vc: VcenterContext, items: InUseItem[]): Promise<Outcome<CnsAttached>[]> {
   let onTarget = new Map<string, VmDisk>();
   try {
-    onTarget = await ctx.volumeDisks.onVms(items.map((i) => ({ volumeId: i.volumeId, vm: i.node.ref })));
+    onTarget = await vc.volumeDisks.onVms(items.map((i) => ({ volumeId: i.volumeId, vm: i.node.ref })));
   } catch (err) {
     // The conflict stays a conflict: without the devices we cannot prove it is ours.
     ctx.log.warn({ err: (err as Error).message }, 'could not read the node VMs\' disks to settle an in-use attach');
@@ -48,7 +50,7 @@ export async function settleInUse(ctx: ControllerContext, items: InUseItem[]): P
   if (unsettled.length === 0) return out;
   let holders: Map<string, DiskHolder[]> | undefined;
   try {
-    holders = await ctx.volumeDisks.holders();
+    holders = await vc.volumeDisks.holders();
   } catch (err) {
     ctx.log.warn({ err: (err as Error).message }, 'could not read the VMs\' disks to name the VM holding a volume');
   }

@@ -24,6 +24,8 @@ export interface Snapshot extends PlacementInventory {
 
 export class InventorySnapshots {
   private cached?: { at: number; value: Promise<Snapshot> };
+  /** The latest snapshot read, kept past its TTL and past failures: what a vCenter that went down last looked like. */
+  private last?: Snapshot;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -47,11 +49,21 @@ export class InventorySnapshots {
       const value = this.read({});
       const entry = { at, value };
       this.cached = entry;
-      value.catch(() => {
-        if (this.cached === entry) this.cached = undefined;
-      });
+      value.then(
+        (snapshot) => {
+          this.last = snapshot;
+        },
+        () => {
+          if (this.cached === entry) this.cached = undefined;
+        },
+      );
     }
     return awaitShared(this.cached.value, options.signal, 'inventory read for placement');
+  }
+
+  /** The latest snapshot read, however old (no request); undefined before the first read succeeded. */
+  lastKnown(): Snapshot | undefined {
+    return this.last;
   }
 
   /** Forget the snapshot (after a placement failure, so the retry sees fresh state). */

@@ -1,9 +1,11 @@
 /**
  * `vsphere-csi controller`: CSI Identity + Controller beside
- * external-provisioner/-attacher/-resizer. Builds the vCenter client from
- * the loaded csi-vsphere.conf, serves Identity whose Probe is ready only
- * while a vCenter session is live, and the Controller service; close()
- * logs out of vCenter.
+ * external-provisioner/-attacher/-resizer. Builds one vCenter client per
+ * configured vCenter (1 to 5) from the loaded csi-vsphere.conf, logs in to
+ * each and reads its inventory at start, all at once and without holding
+ * up the socket; serves Identity, whose Probe is ready while at least one
+ * vCenter session is live, and the Controller service; close() logs out of
+ * every vCenter.
  *
  * Batching knobs (environment, for operators and benchmarks):
  *   VSPHERE_CSI_BATCHING=false        one CNS call per RPC
@@ -20,39 +22,44 @@ import type { VsphereClient } from '../vsphere/api.js';
 import { registerVcenterMetrics } from '../vsphere/metrics.js';
 import type { BatchingOptions } from './context.js';
 import { createControllerService } from './service.js';
+import { registerVcenterHealthMetric } from './vcenter-health.js';
+import { assertSessionLive } from './vcenters.js';
 
-/** How long Probe waits for vCenter before answering not-ready (a hung vCenter must not hang the liveness probe). */
-const PROBE_TIMEOUT_MS = 2_000;
+export interface ControllerModeHandle extends ModeHandle {
+  /** Settles when the start-up logins and inventory reads of every vCenter have finished (or failed). */
+  warmedUp: Promise<void>;
+}
 
-export async function runControllerMode(opts: ModeOptions, logger: Logger): Promise<ModeHandle> {
+export async function runControllerMode(opts: ModeOptions, logger: Logger): Promise<ControllerModeHandle> {
   const config = await loadCsiConfig(opts.configPath, { env: opts.env, logger });
   logger.info(
     { config: config.source, cluster_id: config.clusterId, vcenters: config.vcenters.map((vc) => vc.host) },
     'controller configuration loaded',
   );
-  const vc = config.vcenters[0];
-  if (!vc) throw new Error(`${config.source}: no [VirtualCenter] section; the controller needs one vCenter`);
-  if (config.vcenters.length > 1) {
-    logger.warn({ used: vc.host, ignored: config.vcenters.slice(1).map((v) => v.host) }, 'several vCenters configured; the controller provisions on the first one only');
-  }
-  const client = createVsphereClient(clientOptionsFromConfig(vc, { logger: logger.child({ component: 'vsphere' }) }));
-  const vcenterMetrics = registerVcenterMetrics(client, opts.metricsRegistry);
+  const clients = config.vcenters.map((vc) =>
+    createVsphereClient(clientOptionsFromConfig(vc, { logger: logger.child({ component: 'vsphere', vcenter: vc.host }) })),
+  );
+  const vcenterMetrics = registerVcenterMetrics(clients, opts.metricsRegistry);
   const controller = createControllerService({
-    client,
+    vcenters: config.vcenters.map((vc, i) => ({ client: clients[i]!, vSphereUser: vc.user })),
     clusterId: config.clusterId,
-    vSphereUser: vc.user,
     labels: config.labels,
     logger,
     batching: batchingFromEnv(opts.env),
   });
+  const { vcenters } = controller.context;
+  registerVcenterHealthMetric(opts.metricsRegistry, vcenters.all.map((vc) => vc.health));
+  const warmedUp = vcenters.warmUp();
   return {
     services: {
-      Identity: createIdentityService({ topology: topologyConfigured(config.labels), probe: () => sessionIsLive(client, logger) }),
+      Identity: createIdentityService({ topology: topologyConfigured(config.labels), probe: () => vcenters.probe() }),
       Controller: controller.service,
     },
+    warmedUp,
     close: async () => {
-      // Logout still counts; then stop observing.
-      await client.close();
+      // Logouts still count; then stop observing.
+      await Promise.allSettled(clients.map((c) => c.close()));
+      vcenters.detach();
       vcenterMetrics.detach();
     },
   };
@@ -61,9 +68,7 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
 /** Ready = logged in and vCenter answers. Not-ready (false) rather than an error: the sidecars retry. */
 export async function sessionIsLive(client: VsphereClient, logger: Logger): Promise<boolean> {
   try {
-    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    await client.session.ensure({ signal });
-    await client.session.currentTime({ signal });
+    await assertSessionLive(client);
     return true;
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'vCenter session is not live; Probe answers not ready');

@@ -3,7 +3,9 @@
  * reconfigurations of one VM, so concurrent attaches (and detaches) to one
  * VM are coalesced into one CNS batch call per window; each caller gets its
  * own volume's result. Items that would make the whole batch fail (unknown
- * volume, attached elsewhere) are answered before the batch is sent.
+ * volume, attached elsewhere) are answered before the batch is sent. Every
+ * call goes to the vCenter that holds the volume (volume-locator.ts); the
+ * node VM must be in that vCenter too (publish-node.ts).
  */
 import type { CallContext } from '../csi/handler.js';
 import type { ControllerPublishVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerPublishVolumeRequest.js';
@@ -20,16 +22,24 @@ import { Coalescer, type Outcome } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { settleInUse } from './in-use.js';
 import { noSuchNode, type NodeVm } from './node-vms.js';
+import { VolumeMissing } from './volume-locator.js';
+import { attachableNode } from './publish-node.js';
+import type { VcenterContext } from './vcenters.js';
 
 interface AttachItem {
   volumeId: string;
   node: NodeVm;
+  vc: VcenterContext;
 }
 
 interface DetachItem {
   volumeId: string;
   vm: MoRef;
+  vc: VcenterContext;
 }
+
+/** Batches are per vCenter and VM (moref values repeat across vCenters). */
+const batchKey = (vc: VcenterContext, vm: MoRef): string => `${vc.name}/${vm.type}:${vm.value}`;
 
 export function publishContext(diskUuid: string): Record<string, string> {
   return { type: VOLUME_TYPE_BLOCK, diskUUID: diskUuid.replace(/-/g, '').toLowerCase() };
@@ -65,10 +75,19 @@ export class Publisher {
       const known = this.ctx.attachments.get(volumeId);
       if (known && known.nodeId === nodeId) return { publish_context: publishContext(known.diskUuid) };
       if (known) throw attachedElsewhere(volumeId, known.nodeId);
-      const node = await this.ctx.nodeVms.findAttachable(nodeId);
-      if (!node) throw notFound(`node_id ${nodeId}: no VM with this BIOS UUID in the configured datacenters; check that the node VM exists and NodeGetInfo reports its BIOS UUID`);
-      const attached = await this.attachBatcher.submit(`${node.ref.type}:${node.ref.value}`, { volumeId, node });
-      call.log.info({ volumeId, nodeId, vm: node.name }, 'volume attached');
+      const attached = await this.ctx.locator.withVolume(
+        volumeId,
+        call.signal,
+        async ({ vc }) => {
+          const node = await attachableNode(this.ctx, vc, nodeId, volumeId);
+          const done = await this.attachBatcher.submit(batchKey(vc, node.ref), { volumeId, node, vc });
+          call.log.info({ volumeId, nodeId, vm: node.name, vcenter: vc.name }, 'volume attached');
+          return done;
+        },
+        () => {
+          throw this.ctx.locator.missing(volumeId);
+        },
+      );
       return { publish_context: publishContext(attached.diskUuid) };
     });
   }
@@ -85,18 +104,25 @@ export class Publisher {
         // Attached to another node: nothing to undo on this one.
         return {};
       }
-      if (!nodeId) return this.unpublishEverywhere(volumeId, call);
-      const vm = await this.ctx.nodeVms.find(nodeId, { signal: call.signal });
-      if (!vm) {
-        // The node VM is gone, and with it the attachment: volumes must not stay stuck on deleted nodes.
+      const at = await this.ctx.locator.locate(volumeId, call.signal);
+      if (!at) {
+        // No vCenter has the volume (several vCenters only): nothing can hold it.
         this.ctx.attachments.delete(volumeId);
-        this.ctx.nodeVms.forget(nodeId);
-        call.log.info({ volumeId, nodeId }, 'node VM not found; treating the volume as detached');
         return {};
       }
-      await this.detachBatcher.submit(`${vm.type}:${vm.value}`, { volumeId, vm });
+      const { vc } = at;
+      if (!nodeId) return this.unpublishEverywhere(vc, volumeId, call);
+      const vm = await vc.nodeVms.find(nodeId, { signal: call.signal });
+      if (!vm) {
+        // The node VM is gone (or in another vCenter, which cannot hold this volume): volumes must not stay stuck on deleted nodes.
+        this.ctx.attachments.delete(volumeId);
+        vc.nodeVms.forget(nodeId);
+        call.log.info({ volumeId, nodeId, vcenter: vc.name }, 'node VM not found in the volume\'s vCenter; treating the volume as detached');
+        return {};
+      }
+      await this.detachBatcher.submit(batchKey(vc, vm), { volumeId, vm, vc });
       this.ctx.attachments.delete(volumeId);
-      call.log.info({ volumeId, nodeId }, 'volume detached');
+      call.log.info({ volumeId, nodeId, vcenter: vc.name }, 'volume detached');
       return {};
     });
   }
@@ -105,27 +131,28 @@ export class Publisher {
    * No node_id and no memory of this volume (e.g. after a restart): CSI says
    * unpublish it from every node, so detach it from each VM whose disks show it.
    */
-  private async unpublishEverywhere(volumeId: string, call: CallContext): Promise<ControllerUnpublishVolumeResponse> {
-    const holders = (await this.ctx.volumeDisks.holders()).get(volumeId) ?? [];
+  private async unpublishEverywhere(vc: VcenterContext, volumeId: string, call: CallContext): Promise<ControllerUnpublishVolumeResponse> {
+    const holders = (await vc.volumeDisks.holders()).get(volumeId) ?? [];
     for (const h of holders) {
-      await this.detachBatcher.submit(`${h.vm.type}:${h.vm.value}`, { volumeId, vm: h.vm });
+      await this.detachBatcher.submit(batchKey(vc, h.vm), { volumeId, vm: h.vm, vc });
       call.log.info({ volumeId, vm: h.vmName }, 'volume detached (found on the VM by its disk)');
     }
     return {};
   }
 
   private async attachBatch(items: AttachItem[]): Promise<Outcome<CnsAttached>[]> {
+    const vc = items[0]!.vc;
     const outcomes: (Outcome<CnsAttached> | undefined)[] = new Array(items.length);
     // One query for the whole batch: unknown volumes fail alone instead of failing the CNS task.
     const ids = [...new Set(items.map((i) => i.volumeId))];
     // No caller's AbortSignal here: the batch serves several callers, and one caller
     // giving up must not cancel the others' attaches (the layer's request timeout applies).
-    const found = await this.ctx.client.cns.queryVolumes({ volumeIds: ids });
+    const found = await vc.client.cns.queryVolumes({ volumeIds: ids });
     const existing = new Set(found.volumes.map((v) => v.volumeId));
     const toAttach: number[] = [];
     items.forEach((item, i) => {
       if (!existing.has(item.volumeId)) {
-        outcomes[i] = { ok: false, error: notFound(`volume_id ${item.volumeId}: CNS has no such volume; it may have been deleted`) };
+        outcomes[i] = { ok: false, error: new VolumeMissing(`volume_id ${item.volumeId}: CNS has no such volume; it may have been deleted`) };
       } else {
         toAttach.push(i);
       }
@@ -134,14 +161,14 @@ export class Publisher {
       const specs = toAttach.map((i) => ({ volumeId: items[i]!.volumeId, vm: items[i]!.node.ref }));
       let results: Outcome<CnsAttached>[];
       try {
-        results = (await this.ctx.client.cns.attachVolumes(specs)) as Outcome<CnsAttached>[];
+        results = (await vc.client.cns.attachVolumes(specs)) as Outcome<CnsAttached>[];
         // A fault of the whole task comes back as the same error for every item (the simulator
         // faults the batch on one in-use volume, e.g. a repeat after a restart): attach one by one.
         if (specs.length > 1 && results.every((r) => !r.ok && r.error === (results[0] as { error?: unknown }).error)) {
-          results = await this.attachOneByOne(specs);
+          results = await this.attachOneByOne(vc, specs);
         }
       } catch (err) {
-        results = specs.length === 1 ? [{ ok: false, error: err }] : await this.attachOneByOne(specs);
+        results = specs.length === 1 ? [{ ok: false, error: err }] : await this.attachOneByOne(vc, specs);
       }
       const inUse: number[] = [];
       toAttach.forEach((itemIndex, k) => {
@@ -153,13 +180,13 @@ export class Publisher {
         } else if (isFault(r?.error, 'ResourceInUse')) {
           inUse.push(itemIndex);
         } else {
-          if (isFault(r?.error, 'ManagedObjectNotFound')) this.ctx.nodeVms.forget(item.node.nodeId);
+          if (isFault(r?.error, 'ManagedObjectNotFound')) vc.nodeVms.forget(item.node.nodeId);
           outcomes[itemIndex] = { ok: false, error: mapAttachError(r?.error, item) };
         }
       });
       if (inUse.length > 0) {
         // Maybe attached to this very VM already (a repeat after a restart): the VMs' disks tell.
-        const settled = await settleInUse(this.ctx, inUse.map((i) => items[i]!));
+        const settled = await settleInUse(this.ctx, vc, inUse.map((i) => items[i]!));
         inUse.forEach((itemIndex, k) => {
           outcomes[itemIndex] = settled[k]!;
         });
@@ -168,11 +195,11 @@ export class Publisher {
     return outcomes as Outcome<CnsAttached>[];
   }
 
-  private attachOneByOne(specs: { volumeId: string; vm: MoRef }[]): Promise<Outcome<CnsAttached>[]> {
+  private attachOneByOne(vc: VcenterContext, specs: { volumeId: string; vm: MoRef }[]): Promise<Outcome<CnsAttached>[]> {
     return Promise.all(
       specs.map(async (spec): Promise<Outcome<CnsAttached>> => {
         try {
-          return { ok: true, value: await this.ctx.client.cns.attachVolume(spec) };
+          return { ok: true, value: await vc.client.cns.attachVolume(spec) };
         } catch (error) {
           return { ok: false, error };
         }
@@ -181,17 +208,18 @@ export class Publisher {
   }
 
   private async detachBatch(items: DetachItem[]): Promise<Outcome<void>[]> {
+    const vc = items[0]!.vc;
     const specs = items.map((i) => ({ volumeId: i.volumeId, vm: i.vm }));
     let results: Outcome<void>[];
     try {
-      results = (await this.ctx.client.cns.detachVolumes(specs)) as Outcome<void>[];
+      results = (await vc.client.cns.detachVolumes(specs)) as Outcome<void>[];
     } catch (err) {
       if (specs.length === 1) results = [{ ok: false, error: err }];
       else {
         results = await Promise.all(
           specs.map(async (spec): Promise<Outcome<void>> => {
             try {
-              await this.ctx.client.cns.detachVolume(spec);
+              await vc.client.cns.detachVolume(spec);
               return { ok: true, value: undefined };
             } catch (error) {
               return { ok: false, error };
@@ -212,7 +240,7 @@ function mapAttachError(err: unknown, item: AttachItem): unknown {
   if (isFault(err, 'ManagedObjectNotFound')) {
     return notFound(`node_id ${item.node.nodeId}: VM ${item.node.name} disappeared during the attach`);
   }
-  if (isFault(err, 'NotFound')) return notFound(`volume_id ${item.volumeId}: CNS has no such volume`);
+  if (isFault(err, 'NotFound')) return new VolumeMissing(`volume_id ${item.volumeId}: CNS has no such volume`);
   return err;
 }
 

@@ -1,7 +1,9 @@
 /**
  * The single-volume RPCs besides create/publish: DeleteVolume,
  * ControllerExpandVolume, ValidateVolumeCapabilities, ControllerGetVolume,
- * and the listing/capacity RPCs ListVolumes and GetCapacity.
+ * each in the vCenter that holds the volume (volume-locator.ts), and the
+ * listing/capacity RPCs ListVolumes and GetCapacity across all vCenters
+ * (list-volumes.ts, get-capacity.ts).
  */
 import type { CallContext } from '../csi/handler.js';
 import type { DeleteVolumeRequest__Output } from '../csi/generated/csi/v1/DeleteVolumeRequest.js';
@@ -16,17 +18,17 @@ import type { ListVolumesResponse } from '../csi/generated/csi/v1/ListVolumesRes
 import type { GetCapacityRequest__Output } from '../csi/generated/csi/v1/GetCapacityRequest.js';
 import type { GetCapacityResponse } from '../csi/generated/csi/v1/GetCapacityResponse.js';
 import type { VolumeCondition } from '../csi/generated/csi/v1/VolumeCondition.js';
-import { failedPrecondition, invalidArgument, notFound, outOfRange } from '../csi/errors.js';
+import { failedPrecondition, invalidArgument, outOfRange } from '../csi/errors.js';
 import { requireVolumeId, validateCapacityRange, validateStringMap, validateVolumeCapabilities, validateVolumeCapability } from '../csi/validate.js';
 import type { CnsVolume } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
 import { accessTypeOf, capabilityProblem } from './capabilities.js';
 import { mibToBytes, sizeForRange, bytesToMiB } from './capacity.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
-import { pageAfter } from './paging.js';
+import { getCapacity } from './get-capacity.js';
+import { listVolumes } from './list-volumes.js';
 import { publishedNodes } from './published-nodes.js';
 import { parseVolumeParameters } from './parameters.js';
-import { candidatesFor, hostsInSegment, mostFreeSpace, describeSegment } from './placement.js';
 
 export class VolumeOps {
   constructor(private readonly ctx: ControllerContext) {}
@@ -39,8 +41,17 @@ export class VolumeOps {
         throw failedPrecondition(`volume ${volumeId} is attached to node ${attached.nodeId}; unpublish it (delete the pod using it) before deleting`);
       }
       try {
-        await this.ctx.client.cns.deleteVolume(volumeId, { signal: call.signal });
-        call.log.info({ volumeId }, 'CNS volume deleted');
+        await this.ctx.locator.withVolume(
+          volumeId,
+          call.signal,
+          async ({ vc }) => {
+            await vc.client.cns.deleteVolume(volumeId, { signal: call.signal });
+            this.ctx.locator.forget(volumeId);
+            call.log.info({ volumeId, vcenter: vc.name }, 'CNS volume deleted');
+          },
+          // No vCenter has it: already deleted.
+          () => undefined,
+        );
       } catch (err) {
         if (isFault(err, 'NotFound')) return {};
         if (isFault(err, 'ResourceInUse')) throw failedPrecondition(`volume ${volumeId} is attached to a VM; unpublish it before deleting`);
@@ -63,13 +74,13 @@ export class VolumeOps {
       block = accessTypeOf(req.volume_capability) === 'block';
     }
     return this.ctx.volumeLocks.run(volumeId, async () => {
-      const volume = await this.lookup(volumeId, call);
+      const { vc, volume } = await this.ctx.locator.find(volumeId, call.signal);
       const have = mibToBytes(volume.capacityMb ?? 0);
       if (sizeBytes < have) {
         throw outOfRange(`capacity_range: volume ${volumeId} has ${have} bytes; shrinking to ${sizeBytes} is not supported`);
       }
       if (sizeBytes > have) {
-        await this.ctx.client.cns.extendVolume({ volumeId, capacityMb: bytesToMiB(sizeBytes) }, { signal: call.signal });
+        await vc.client.cns.extendVolume({ volumeId, capacityMb: bytesToMiB(sizeBytes) }, { signal: call.signal });
         call.log.info({ volumeId, from: String(have), to: String(sizeBytes) }, 'CNS volume extended');
       }
       return { capacity_bytes: String(sizeBytes), node_expansion_required: !block };
@@ -81,7 +92,7 @@ export class VolumeOps {
     validateVolumeCapabilities(req.volume_capabilities);
     const parameters = validateStringMap(req.parameters, 'parameters');
     const volumeContext = validateStringMap(req.volume_context, 'volume_context');
-    await this.lookup(volumeId, call);
+    await this.ctx.locator.find(volumeId, call.signal);
     try {
       parseVolumeParameters(parameters);
     } catch (err) {
@@ -94,8 +105,8 @@ export class VolumeOps {
 
   async getVolume(req: ControllerGetVolumeRequest__Output, call: CallContext): Promise<ControllerGetVolumeResponse> {
     const volumeId = requireVolumeId(req.volume_id);
-    const volume = await this.lookup(volumeId, call);
-    const nodes = await publishedNodes(this.ctx, [volumeId]);
+    const { vc, volume } = await this.ctx.locator.find(volumeId, call.signal);
+    const nodes = await publishedNodes(this.ctx, [{ volumeId, vc }]);
     return {
       volume: this.toCsiVolume(volume),
       status: { published_node_ids: nodes.get(volumeId) ?? [], volume_condition: condition(volume) },
@@ -103,52 +114,18 @@ export class VolumeOps {
   }
 
   async listVolumes(req: ListVolumesRequest__Output, call: CallContext): Promise<ListVolumesResponse> {
-    const maxEntries = Number(req.max_entries ?? 0);
-    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw invalidArgument(`max_entries: ${req.max_entries} must be >= 0`);
-    const all = await this.ctx.client.cns.queryAllPages({ containerClusterIds: [this.ctx.clusterId] }, { signal: call.signal });
-    const mine = all
-      .filter((v) => !v.containerCluster || v.containerCluster.clusterId === this.ctx.clusterId)
-      .sort((a, b) => (a.volumeId < b.volumeId ? -1 : a.volumeId > b.volumeId ? 1 : 0));
-    const page = pageAfter(mine, (v) => v.volumeId, req.starting_token, maxEntries);
-    const nodes = await publishedNodes(this.ctx, page.items.map((v) => v.volumeId));
+    const page = await listVolumes(this.ctx, req, call);
     return {
-      entries: page.items.map((v) => ({
-        volume: this.toCsiVolume(v),
-        status: { published_node_ids: nodes.get(v.volumeId) ?? [], volume_condition: condition(v) },
+      entries: page.entries.map((e) => ({
+        volume: this.toCsiVolume(e.volume),
+        status: { published_node_ids: e.nodeIds, volume_condition: condition(e.volume) },
       })),
       next_token: page.nextToken,
     };
   }
 
-  async getCapacity(req: GetCapacityRequest__Output, call: CallContext): Promise<GetCapacityResponse> {
-    if (req.volume_capabilities && req.volume_capabilities.length > 0) {
-      validateVolumeCapabilities(req.volume_capabilities);
-      // An unsupported capability has no capacity (spec: return 0), not an error.
-      if (req.volume_capabilities.some((cap, i) => capabilityProblem(cap, `volume_capabilities[${i}]`))) return zeroCapacity();
-    }
-    const params = parseVolumeParameters(validateStringMap(req.parameters, 'parameters'));
-    const options = { signal: call.signal };
-    const policy = params.storagePolicyName ? await this.ctx.policies.resolve(params.storagePolicyName, options) : undefined;
-    const snapshot = await this.ctx.inventory.get(options);
-    const segment = req.accessible_topology?.segments;
-    const hosts = segment && Object.keys(segment).length > 0 ? hostsInSegment(snapshot, segment).map((h) => h.id) : snapshot.hosts.map((h) => h.id);
-    const scope = segment ? `segment ${describeSegment(segment)}` : 'all hosts';
-    const report = candidatesFor(snapshot, hosts, scope, { compatible: policy?.compatible, policyName: policy?.name, datastoreUrl: params.datastoreUrl });
-    if (report.candidates.length === 0) return zeroCapacity();
-    const best = mostFreeSpace(report.candidates);
-    return {
-      available_capacity: String(best.freeSpace),
-      maximum_volume_size: { value: String(best.freeSpace) },
-      minimum_volume_size: { value: String(1024 * 1024) },
-    };
-  }
-
-  /** The CNS volume with this id, or NOT_FOUND. */
-  async lookup(volumeId: string, call: CallContext): Promise<CnsVolume> {
-    const page = await this.ctx.client.cns.queryVolumes({ volumeIds: [volumeId] }, { signal: call.signal });
-    const volume = page.volumes.find((v) => v.volumeId === volumeId);
-    if (!volume) throw notFound(`volume_id ${volumeId}: CNS has no such volume`);
-    return volume;
+  getCapacity(req: GetCapacityRequest__Output, call: CallContext): Promise<GetCapacityResponse> {
+    return getCapacity(this.ctx.vcenters, req, call);
   }
 
   private toCsiVolume(v: CnsVolume) {
@@ -158,10 +135,6 @@ export class VolumeOps {
       volume_context: { type: VOLUME_TYPE_BLOCK },
     };
   }
-}
-
-function zeroCapacity(): GetCapacityResponse {
-  return { available_capacity: '0', maximum_volume_size: { value: '0' } };
 }
 
 /** CNS health → CSI volume condition (abnormal for red/yellow health or an inaccessible datastore). */

@@ -20,6 +20,7 @@
  *   the admin must grant it (message names the privilege when vCenter gave it).
  * - RequestCanceled → CANCELLED.
  * Other vSphere faults → INTERNAL naming the fault type (safe to show).
+ * Fault messages name the vCenter that answered (details.vcenter) when known.
  * VsphereConnectionError → UNAVAILABLE; VsphereTimeoutError → DEADLINE_EXCEEDED.
  * Anything else → INTERNAL with a generic message; details go to the log only.
  */
@@ -65,12 +66,14 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
   if (err instanceof CsiError) return { code: err.code, message: err.message, unexpected: false };
   if (err instanceof VsphereFault) {
     const where = err.details.method ? ` during ${err.details.method}` : '';
+    // Which vCenter answered: with several configured, the operator must know which one to fix.
+    const vcenter = err.details.vcenter ? `vCenter ${err.details.vcenter}` : 'vCenter';
     const code = FAULT_CODES[err.faultType];
     if (code === undefined) {
-      return { code: GrpcCode.INTERNAL, message: `vCenter reported ${err.faultType}${where}; see the driver log`, unexpected: true };
+      return { code: GrpcCode.INTERNAL, message: `${vcenter} reported ${err.faultType}${where}; see the driver log`, unexpected: true };
     }
     const hint = FAULT_HINTS[err.faultType];
-    return { code, message: `vCenter ${err.faultType}${where}: ${hint ?? err.message}`, unexpected: false };
+    return { code, message: `${vcenter} ${err.faultType}${where}: ${hint ?? err.message}`, unexpected: false };
   }
   if (err instanceof VsphereConnectionError) {
     return { code: GrpcCode.UNAVAILABLE, message: `vCenter is unreachable: ${err.message}`, unexpected: false };

@@ -2,7 +2,9 @@
  * Simulator set-up only (tests, demo, benchmarks): the two vim25 calls needed to shape the simulator's
  * inventory that the client layer (rightly) does not offer: reading a host's
  * HostDatastoreSystem and HostDatastoreSystem.CreateLocalDatastore, which
- * gives one cluster's hosts a datastore of their own (a zone-local datastore).
+ * gives one cluster's hosts a datastore of their own (a zone-local datastore);
+ * and ReconfigVM_Task of a VM's name and BIOS UUID, which a second simulator
+ * needs so its VMs do not repeat the first one's.
  */
 import { Agent, fetch } from 'undici';
 import type { Vcsim } from './vcsim.js';
@@ -58,5 +60,16 @@ export class RawVim {
       ref = m[1]!;
     }
     return ref;
+  }
+
+  /** ReconfigVM_Task setting the VM's name and/or BIOS UUID; returns the task's moref value. */
+  async reconfigure(vm: string, spec: { name?: string; uuid?: string }): Promise<string> {
+    const fields = `${spec.name ? `<name>${esc(spec.name)}</name>` : ''}${spec.uuid ? `<uuid>${esc(spec.uuid)}</uuid>` : ''}`;
+    const text = await this.call(
+      `<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">${esc(vm)}</_this><spec>${fields}</spec></ReconfigVM_Task>`,
+    );
+    const m = /<returnval[^>]*>([^<]+)<\/returnval>/.exec(text);
+    if (!m) throw new Error(`ReconfigVM_Task on ${vm} returned no task: ${text.slice(0, 300)}`);
+    return m[1]!;
   }
 }

@@ -6,6 +6,7 @@
  * every VM with disk.EnableUUID=TRUE (but the last `vmsWithoutEnableUuid`). Also reads the simulator's certificate
  * fingerprint so the driver can pin it (TLS verified, not skipped).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { connect } from 'node:tls';
 import type { VmInfo, VsphereClient } from '../vsphere/api.js';
 import { createVsphereClient } from '../vsphere/client.js';
 import { RawVim } from './vcsim-raw.js';
-import { simCsiConfig } from './sim-config.js';
+import { multiSimCsiConfig } from './sim-config.js';
 import { startVcsim, type Vcsim, type VcsimOptions } from './vcsim.js';
 
 export const ZONE_CATEGORY = 'k8s-zone';
@@ -57,10 +58,32 @@ export interface WorldOptions extends VcsimOptions {
   zones?: number;
   /** The last N VMs (by name) keep disk.EnableUUID unset, as an admin may forget it (default 0). */
   vmsWithoutEnableUuid?: number;
+  /** Zone tag names, one per cluster (default zone-a, zone-b, ...): a second site names its own zones. */
+  zoneNames?: string[];
+  /** Region tag of the datacenter (default region-1). */
+  region?: string;
+  /** Guest host names are `<guestPrefix><i>` (default k8s-node-). */
+  guestPrefix?: string;
+  /** First two octets of the guest IPs (default 10.20). */
+  ipPrefix?: string;
+  /**
+   * A second simulator is a second vCenter: its VMs get names prefixed with this and BIOS UUIDs
+   * derived from it, since the simulator derives both from the VM's path, identical in every simulator.
+   */
+  site?: string;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
-  const { zones: zoneCount = 2, vmsWithoutEnableUuid = 0, ...vcsimOptions } = options;
+  const {
+    zones: zoneCount = 2,
+    vmsWithoutEnableUuid = 0,
+    zoneNames = [],
+    region = 'region-1',
+    guestPrefix = 'k8s-node-',
+    ipPrefix = '10.20',
+    site,
+    ...vcsimOptions
+  } = options;
   const sim = await startVcsim({ clusters: zoneCount, hostsPerCluster: 2, vmsPerPool: 2, datastores: 1, standaloneHosts: 0, ...vcsimOptions });
   const dirs: string[] = [];
   let client: VsphereClient | undefined;
@@ -72,19 +95,19 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 
     const regionCategory = await client.tags.createCategory(REGION_CATEGORY, { associableTypes: ['Datacenter'], cardinality: 'SINGLE' });
     const zoneCategory = await client.tags.createCategory(ZONE_CATEGORY, { associableTypes: ['ClusterComputeResource'], cardinality: 'SINGLE' });
-    const region = 'region-1';
     const regionTag = await client.tags.createTag(region, regionCategory);
     for (const dc of await client.inventory.datacenters()) await client.tags.attachTag(regionTag, dc.ref);
 
+    if (site) await makeSiteVms(raw, client, site);
     const vms = (await client.inventory.vms()).sort((a, b) => a.name.localeCompare(b.name));
     // disk.EnableUUID as an admin sets it; guest host name and IP the way VMware
     // Tools would report them (the simulator's SET.guest.* extraConfig convention).
     for (const [i, vm] of vms.entries()) {
       await client.inventory.setExtraConfig(vm.ref, {
         ...(i < vms.length - vmsWithoutEnableUuid ? { 'disk.EnableUUID': 'TRUE' } : {}),
-        'SET.guest.hostName': `k8s-node-${i}`,
+        'SET.guest.hostName': `${guestPrefix}${i}`,
         // 200 per /24 keeps the last octet valid for large worlds (the CPI benchmark uses 500 VMs).
-        'SET.guest.ipAddress': `10.20.${Math.floor(i / 200)}.${10 + (i % 200)}`,
+        'SET.guest.ipAddress': `${ipPrefix}.${Math.floor(i / 200)}.${10 + (i % 200)}`,
       });
     }
     const guestVms = (await client.inventory.vms()).sort((a, b) => a.name.localeCompare(b.name));
@@ -92,7 +115,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     const clusters = (await client.inventory.clusters()).sort((a, b) => a.name.localeCompare(b.name));
     const zones: WorldZone[] = [];
     for (const [i, cluster] of clusters.entries()) {
-      const name = `zone-${String.fromCharCode(97 + i)}`;
+      const name = zoneNames[i] ?? `zone-${String.fromCharCode(97 + i)}`;
       const tag = await client.tags.createTag(name, zoneCategory);
       await client.tags.attachTag(tag, cluster.ref);
       const dir = mkdtempSync(join(tmpdir(), `vcsim-ds-${name}-`));
@@ -130,7 +153,30 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   }
 }
 
+/** Renames every VM `<site>-<name>` and gives it a BIOS UUID derived from the new name (a real ReconfigVM_Task each). */
+async function makeSiteVms(raw: RawVim, client: VsphereClient, site: string): Promise<void> {
+  for (const vm of await client.inventory.vms()) {
+    const name = `${site}-${vm.name}`;
+    const task = await raw.reconfigure(vm.ref.value, { name, uuid: nameUuid(name) });
+    await client.tasks.wait({ type: 'Task', value: task });
+  }
+}
+
+/** A version-5-style UUID (lowercase, dashed) from a name: stable across runs, distinct per name. */
+function nameUuid(name: string): string {
+  const h = createHash('sha1').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 /** A csi-vsphere.conf for the modes under test: pinned thumbprint, the world's two tag categories. */
 export function worldCsiConfig(world: World, clusterId: string): string {
-  return simCsiConfig(world.sim, { clusterId, thumbprint: world.thumbprint, topologyCategories: [REGION_CATEGORY, ZONE_CATEGORY] });
+  return worldsCsiConfig([world], clusterId);
+}
+
+/** The same for several worlds, each a vCenter of its own (a cluster spanning sites). */
+export function worldsCsiConfig(worlds: World[], clusterId: string): string {
+  return multiSimCsiConfig(
+    worlds.map((w) => ({ sim: w.sim, thumbprint: w.thumbprint })),
+    { clusterId, topologyCategories: [REGION_CATEGORY, ZONE_CATEGORY] },
+  );
 }

@@ -51,8 +51,8 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     pass('config', `${config.source}: ${config.vcenters.length} vCenter${config.vcenters.length === 1 ? '' : 's'} (${config.vcenters.map((v) => v.host).join(', ')}), cluster-id ${config.clusterId}${config.warnings.length ? `; ${config.warnings.length} warning(s): ${config.warnings.join('; ')}` : ''}`),
   ];
   const kube = await listKubeNodes(options.kubeconfig, timeoutMs);
-  const outcomes: VcenterOutcome[] = [];
-  for (const vc of config.vcenters) outcomes.push(await checkVcenter(vc, config, kube, timeoutMs));
+  // All vCenters at once: one that does not answer costs its timeout once, not once per vCenter after it.
+  const outcomes: VcenterOutcome[] = await Promise.all(config.vcenters.map((vc) => checkVcenter(vc, config, kube, timeoutMs)));
   if (!kube.ok) checks.push(kube.check);
   else if (outcomes.some((o) => !o.inspected)) {
     checks.push(skip('kubernetes-nodes', `${kube.nodes.length} Nodes listed at ${kube.source}; not matched to VMs because a vCenter could not be inspected`));

@@ -24,6 +24,11 @@ export interface RequestEvent {
   outcome: 'ok' | 'fault' | 'error';
   /** Set when outcome is 'fault'. */
   faultType?: string;
+  /**
+   * Set when outcome is 'error': 'connection' (refused, reset, TLS, HTTP 502-504), 'timeout' (the
+   * client's request timeout), 'cancelled' (the caller's signal), 'closed' (the client was closed).
+   */
+  errorKind?: 'connection' | 'timeout' | 'cancelled' | 'closed';
 }
 
 export interface VsphereStats {

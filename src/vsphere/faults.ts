@@ -19,6 +19,8 @@ export class VsphereFault extends Error {
       obj?: { type: string; value: string };
       /** HTTP status of the response that carried the fault. */
       httpStatus?: number;
+      /** The vCenter (configured host) that answered with the fault; set by the transport and the task waiter. */
+      vcenter?: string;
     } = {},
   ) {
     super(message);

@@ -1,5 +1,6 @@
 /**
- * Prometheus metrics of one vCenter client: requests and their latency by
+ * Prometheus metrics of the vCenter clients (one per configured vCenter, each
+ * labelled with its host): requests and their latency by
  * method and outcome (from VsphereClient.onRequest), and the session
  * counters (logins, re-logins) read from stats() at scrape time, so the
  * client layer itself stays free of prom-client. Registered on the same
@@ -24,9 +25,9 @@ export function requestMethodLabel(event: RequestEvent): string {
   return event.endpoint === 'vapi' ? event.key : event.method;
 }
 
-/** Registers the vCenter metrics for `client` on `registry`. Call once per registry (names are unique per registry). */
-export function registerVcenterMetrics(client: VsphereClient, registry: Registry): VcenterMetrics {
-  const vcenter = client.host;
+/** Registers the vCenter metrics for every client on `registry`. Call once per registry (names are unique per registry). */
+export function registerVcenterMetrics(clients: VsphereClient | VsphereClient[], registry: Registry): VcenterMetrics {
+  const all = Array.isArray(clients) ? clients : [clients];
   const requests = new Counter<RequestLabels>({
     name: 'vsphere_csi_vcenter_requests_total',
     help: 'Requests sent to vCenter, by endpoint (vim25, cns, pbm, vapi), method and outcome (ok, fault, error)',
@@ -49,7 +50,7 @@ export function registerVcenterMetrics(client: VsphereClient, registry: Registry
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ vcenter }, client.stats().sessionsCreated);
+      for (const c of all) this.inc({ vcenter: c.host }, c.stats().sessionsCreated);
     },
   });
   new Counter<'vcenter'>({
@@ -59,13 +60,16 @@ export function registerVcenterMetrics(client: VsphereClient, registry: Registry
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ vcenter }, client.stats().relogins);
+      for (const c of all) this.inc({ vcenter: c.host }, c.stats().relogins);
     },
   });
-  const detach = client.onRequest((event) => {
-    const method = requestMethodLabel(event);
-    requests.inc({ vcenter, endpoint: event.endpoint, method, outcome: event.outcome });
-    duration.observe({ vcenter, endpoint: event.endpoint, method }, event.durationMs / 1000);
+  const detachers = all.map((client) => {
+    const vcenter = client.host;
+    return client.onRequest((event) => {
+      const method = requestMethodLabel(event);
+      requests.inc({ vcenter, endpoint: event.endpoint, method, outcome: event.outcome });
+      duration.observe({ vcenter, endpoint: event.endpoint, method }, event.durationMs / 1000);
+    });
   });
-  return { detach };
+  return { detach: () => detachers.forEach((d) => d()) };
 }

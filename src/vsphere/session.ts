@@ -42,6 +42,11 @@ export class VimSession {
   private keepAliveTimer?: NodeJS.Timeout;
   private closed = false;
 
+  /** The configured vCenter host (for messages). */
+  get host(): string {
+    return this.transport.host;
+  }
+
   constructor(
     private readonly transport: Transport,
     private readonly user: string,

@@ -86,7 +86,7 @@ export class SharedTaskWaiter implements TaskWaiter {
       this.infosGeneration = generation;
     }
     const known = this.infos.get(task.value);
-    if (known && isDone(known)) return settleNow(task, known);
+    if (known && isDone(known)) return settleNow(task, known, this.session.host);
     return new Promise<TaskOutcome>((resolve, reject) => {
       const signal = options.signal;
       const onAbort = (): void => {
@@ -303,8 +303,8 @@ export class SharedTaskWaiter implements TaskWaiter {
     const task = { type: 'Task', value };
     for (const w of set) {
       if (info.state === 'success') w.resolve({ task, state: 'success', result: info.result });
-      else if (info.state === 'missing') w.reject(new VsphereFault('ManagedObjectNotFound', `task ${value} does not exist on vCenter`, { obj: task }));
-      else w.reject(taskFault(value, info));
+      else if (info.state === 'missing') w.reject(new VsphereFault('ManagedObjectNotFound', `task ${value} does not exist on vCenter`, { obj: task, vcenter: this.session.host }));
+      else w.reject(taskFault(value, info, this.session.host));
     }
   }
 }
@@ -313,11 +313,13 @@ function isDone(info: TaskInfo): boolean {
   return info.state === 'success' || info.state === 'error';
 }
 
-function taskFault(value: string, info: TaskInfo): VsphereFault {
+function taskFault(value: string, info: TaskInfo, vcenter: string): VsphereFault {
   const message = childText(info.error, 'localizedMessage') ?? '';
-  return faultFromValue(one(info.error, 'fault'), undefined, message, info.name ?? `task ${value}`);
+  const fault = faultFromValue(one(info.error, 'fault'), undefined, message, info.name ?? `task ${value}`);
+  fault.details.vcenter = vcenter;
+  return fault;
 }
 
-function settleNow(task: MoRef, info: TaskInfo): Promise<TaskOutcome> {
-  return info.state === 'success' ? Promise.resolve({ task, state: 'success', result: info.result }) : Promise.reject(taskFault(task.value, info));
+function settleNow(task: MoRef, info: TaskInfo, vcenter: string): Promise<TaskOutcome> {
+  return info.state === 'success' ? Promise.resolve({ task, state: 'success', result: info.result }) : Promise.reject(taskFault(task.value, info, vcenter));
 }

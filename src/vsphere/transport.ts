@@ -5,7 +5,7 @@
  * idempotent reads, and the per-method request counter and observers.
  */
 import type { Agent } from 'undici';
-import type { Endpoint, RequestObserver, VsphereStats, XmlObject } from './api.js';
+import type { Endpoint, RequestEvent, RequestObserver, VsphereStats, XmlObject } from './api.js';
 import { VsphereConnectionError, VsphereFault, VsphereTimeoutError } from './faults.js';
 import { envelope, type SoapNamespace, type SoapValue } from './soap/envelope.js';
 import { parseXml, responseBody } from './soap/decode.js';
@@ -158,20 +158,31 @@ export class Transport {
     const started = performance.now();
     let outcome: 'ok' | 'fault' | 'error' = 'ok';
     let faultType: string | undefined;
+    let errorKind: RequestEvent['errorKind'];
     try {
       return await send(signal);
     } catch (err) {
       if (err instanceof VsphereFault) {
         outcome = 'fault';
         faultType = err.faultType;
+        // With several vCenters the fault's message must say which one answered.
+        err.details.vcenter ??= this.host;
         throw err;
       }
       outcome = 'error';
-      if (this.closing.signal.aborted) throw closedError(method, this.host);
-      if (signal.aborted) throw timeoutError(method, this.host);
+      if (this.closing.signal.aborted) {
+        errorKind = 'closed';
+        throw closedError(method, this.host);
+      }
+      if (signal.aborted) {
+        // The caller giving up says nothing about vCenter; our own request timeout does.
+        errorKind = callerSignal?.aborted ? 'cancelled' : 'timeout';
+        throw timeoutError(method, this.host);
+      }
+      errorKind = 'connection';
       throw classifyNetworkError(err, method, this.host);
     } finally {
-      const event = { endpoint, key, method, durationMs: performance.now() - started, outcome, faultType };
+      const event: RequestEvent = { endpoint, key, method, durationMs: performance.now() - started, outcome, faultType, errorKind };
       for (const observer of this.observers) {
         try {
           observer(event);

@@ -69,7 +69,8 @@ describe('csi-vsphere.conf: good files', () => {
     const cfg = parse(
       '[Global]\nuser = g@vsphere.local\npassword = gpw\nport = 444\ndatacenters = dc1\ninsecure-flag = true\n' +
         '[VirtualCenter "a"]\n' +
-        '[VirtualCenter "b"]\nuser = b@vsphere.local\npassword = bpw\nport = 8443\ndatacenters = dc2,dc3\n',
+        '[VirtualCenter "b"]\nuser = b@vsphere.local\npassword = bpw\nport = 8443\ndatacenters = dc2,dc3\n' +
+        '[Labels]\ntopology-categories = k8s-zone\n',
     );
     expect(cfg.vcenters).toEqual([
       { host: 'a', port: 444, user: 'g@vsphere.local', password: 'gpw', insecure: true, caFile: undefined, thumbprint: undefined, datacenters: ['dc1'] },
@@ -146,7 +147,8 @@ describe('csi-vsphere.conf: good files', () => {
 describe('csi-vsphere.conf: environment overrides (reference names)', () => {
   test('VSPHERE_* override [Global]; a vCenter keeps its own user', () => {
     const cfg = parse(
-      '[Global]\nuser = file@vsphere.local\npassword = filepw\nport = 443\n[VirtualCenter "inherits"]\n[VirtualCenter "own"]\nuser = own@vsphere.local\npassword = ownpw\n',
+      '[Global]\nuser = file@vsphere.local\npassword = filepw\nport = 443\n[VirtualCenter "inherits"]\n[VirtualCenter "own"]\nuser = own@vsphere.local\npassword = ownpw\n' +
+        '[Labels]\ntopology-categories = k8s-zone\n',
       { VSPHERE_USER: 'env@vsphere.local', VSPHERE_PASSWORD: 'envpw', VSPHERE_VCENTER_PORT: '8443', VSPHERE_INSECURE: 'true', VSPHERE_DATACENTER: 'dcA,dcB' },
     );
     expect(cfg.vcenters[0]).toMatchObject({ host: 'inherits', user: 'env@vsphere.local', password: 'envpw', port: 8443, insecure: true, datacenters: ['dcA', 'dcB'] });
@@ -172,6 +174,36 @@ describe('csi-vsphere.conf: environment overrides (reference names)', () => {
     expect(cfg.vcenters).toEqual([
       { host: '10.9.9.9', port: 9443, user: 'one@vsphere.local', password: 'gpw', insecure: false, caFile: undefined, thumbprint: undefined, datacenters: ['dcX'] },
     ]);
+  });
+
+  test('several vCenters, each with its own credentials, TLS and datacenters; VCENTER_<ID>_* replace a file section', () => {
+    const cfg = parse(
+      '[Global]\nuser = g@vsphere.local\npassword = gpw\ndatacenters = dcG\n' +
+        `[VirtualCenter "site-a.example.com"]\nuser = a@vsphere.local\npassword = apw\nthumbprint = ${'AB:'.repeat(19)}AB\ndatacenters = dcA\n` +
+        '[VirtualCenter "site-b.example.com"]\nca-file = /etc/cloud/b-ca.pem\n' +
+        '[Labels]\ntopology-categories = k8s-region,k8s-zone\n',
+      {
+        // The reference's names: VSPHERE_VCENTER_<ID> = host, then VCENTER_<ID>_USERNAME/_PASSWORD/_PORT/_INSECURE/_DATACENTERS.
+        VSPHERE_VCENTER_B: 'site-b.example.com',
+        VCENTER_B_USERNAME: 'b@vsphere.local',
+        VCENTER_B_PASSWORD: 'bpw',
+        VCENTER_B_PORT: '8443',
+        VCENTER_B_DATACENTERS: 'dcB1,dcB2',
+        VSPHERE_VCENTER_C: 'site-c.example.com',
+        VCENTER_C_INSECURE: 'true',
+        // A file-volume key of the reference: accepted and not used.
+        VCENTER_C_TARGETFSDATASTORES: 'ds:///vmfs/volumes/x/',
+      },
+    );
+    expect(cfg.vcenters.map((v) => [v.host, v.user, v.password, v.port, v.insecure, v.datacenters])).toEqual([
+      ['site-a.example.com', 'a@vsphere.local', 'apw', 443, false, ['dcA']],
+      // The environment defines site-b anew (as the reference): the file's ca-file is gone with the section.
+      ['site-b.example.com', 'b@vsphere.local', 'bpw', 8443, false, ['dcB1', 'dcB2']],
+      // Unset values fall back to [Global].
+      ['site-c.example.com', 'g@vsphere.local', 'gpw', 443, true, ['dcG']],
+    ]);
+    expect(cfg.vcenters[0]!.thumbprint).toBe(`${'AB:'.repeat(19)}AB`);
+    expect(cfg.vcenters[1]!.caFile).toBeUndefined();
   });
 
   test('missing file: loadCsiConfig reads the environment alone', async () => {
@@ -202,6 +234,22 @@ describe('csi-vsphere.conf: bad files and their exact messages', () => {
     ['inherited user not domain-qualified', '[Global]\nuser = root\npassword = pw\n[VirtualCenter "vc1"]\n', `${SRC}: [Global] user: 'root' is not domain-qualified: use user@domain (e.g. administrator@vsphere.local) or DOMAIN\\user`],
     ['no vCenter', '[Global]\ncluster-id = c\n', `${SRC}: no vCenter configured: add a [VirtualCenter "<host>"] section with user and password (or set VSPHERE_VCENTER, VSPHERE_USER, VSPHERE_PASSWORD)`],
     ['6 vCenters', `[Global]\nuser = u@d\npassword = p\n${sixVCenters}`, `${SRC}: 6 vCenters configured; at most 5 are supported`],
+    [
+      'two vCenters without topology-categories',
+      `[Global]\nuser = u@d\npassword = p\n[VirtualCenter "a"]\n[VirtualCenter "b"]\n`,
+      `${SRC}: [Labels] topology-categories: missing: 2 vCenters are configured (a, b), and with more than one the topology decides which vCenter a volume goes to: tag each vCenter's clusters or hosts with zone tags and set topology-categories = "<region category>,<zone category>" in [Labels]`,
+    ],
+    [
+      'two vCenters with the legacy zone/region only',
+      `[Global]\nuser = u@d\npassword = p\n[VirtualCenter "a"]\n[VirtualCenter "b"]\n[Labels]\nzone = k8s-zone\n`,
+      `${SRC}: [Labels] topology-categories: missing: 2 vCenters are configured (a, b), and with more than one the topology decides which vCenter a volume goes to: tag each vCenter's clusters or hosts with zone tags and set topology-categories = "<region category>,<zone category>" in [Labels] (instead of the legacy zone/region keys)`,
+    ],
+    [
+      'a file vCenter plus one from the environment, without topology-categories',
+      VC,
+      `${SRC}: [Labels] topology-categories: missing: 2 vCenters are configured (vc1, vc2), and with more than one the topology decides which vCenter a volume goes to: tag each vCenter's clusters or hosts with zone tags and set topology-categories = "<region category>,<zone category>" in [Labels]`,
+      { VSPHERE_VCENTER_2: 'vc2', VCENTER_2_USERNAME: 'u@d', VCENTER_2_PASSWORD: 'p' },
+    ],
     ['cluster-id too long', `[Global]\ncluster-id = ${'c'.repeat(65)}\n${VC}`, `${SRC}: [Global] cluster-id: 65 characters long; at most 64 are allowed`],
     ['zone/region with topology-categories', `${VC}[Labels]\ntopology-categories = k8s-zone\nzone = z\n`, `${SRC}: [Labels] topology-categories: cannot be combined with zone/region: keep topology-categories and remove zone and region (deprecated), or the reverse`],
     ['6 topology categories', `${VC}[Labels]\ntopology-categories = a,b,c,d,e,f\n`, `${SRC}: [Labels] topology-categories: 6 categories listed; at most 5 are allowed`],

@@ -59,7 +59,7 @@ afterAll(async () => {
 
 describe('a restarted controller learns attachments from the VMs\' disks', () => {
   test('ListVolumes and ControllerGetVolume report the published nodes (one device read per call)', async () => {
-    const client = b!.controller.context.client;
+    const client = b!.controller.context.vcenters.first.client;
     const stats = () => client.stats().byMethod['/sdk RetrievePropertiesEx'] ?? 0;
     await client.session.ensure();
     client.resetStats();
@@ -87,7 +87,7 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
   });
 
   test('republish to the same VM: success with the same publish context, read from the disk', async () => {
-    const client = b!.controller.context.client;
+    const client = b!.controller.context.vcenters.first.client;
     client.resetStats();
     expect((await publish(b!, vols.v1!, node(0).biosUuid!)).publish_context).toEqual(contexts.v1);
     const first = { ...client.stats().byMethod };
@@ -108,7 +108,7 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
   });
 
   test('unpublish without memory of the attachment: detaches, with a node id, and without one (from the VM that has the disk)', async () => {
-    const client = b!.controller.context.client;
+    const client = b!.controller.context.vcenters.first.client;
     const detaches = () => client.stats().byMethod['/vsanHealth CnsDetachVolume'] ?? 0;
     // v4: B never saw it and no VM shows it, but the node id says where: detach anyway (idempotent).
     const d0 = detaches();
@@ -141,7 +141,7 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
     // Two volumes never attached ride in the same batches: the simulator fails a whole batch on its first
     // in-use volume, so they must still be attached (one by one) and not be refused with the repeats.
     const fresh = [await create(b!, 'pvc-storm-new-0'), await create(b!, 'pvc-storm-new-1')];
-    const client = b!.controller.context.client;
+    const client = b!.controller.context.vcenters.first.client;
     client.resetStats();
     const t0 = performance.now();
     const again = await Promise.all([...ids, ...fresh].map((id) => publish(b!, id, node(3).biosUuid!)));

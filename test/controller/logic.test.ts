@@ -4,7 +4,7 @@ import { GrpcCode, CsiError } from '../../src/csi/errors.js';
 import { parseVolumeParameters } from '../../src/controller/parameters.js';
 import { resolveCapacity, DEFAULT_VOLUME_BYTES, MIB, GIB } from '../../src/controller/capacity.js';
 import { checkCapabilities, accessTypeOf } from '../../src/controller/capabilities.js';
-import { decodePageToken, encodePageToken, pageAfter } from '../../src/controller/paging.js';
+import { decodePageToken, encodePageToken, pageAcross } from '../../src/controller/paging.js';
 
 function codeOf(fn: () => unknown): GrpcCode | 'ok' {
   try {
@@ -102,26 +102,55 @@ describe('volume capabilities', () => {
 
 describe('ListVolumes paging tokens', () => {
   const ids = ['a', 'b', 'c', 'd', 'e'];
-  test('round trip and pages', () => {
-    expect(decodePageToken(encodePageToken('vol-1'))).toBe('vol-1');
-    const p1 = pageAfter(ids, (x) => x, '', 2);
+  const one = (list: string[]) => (source: number) => Promise.resolve(source === 0 ? list : []);
+  const page = async (list: string[], token: string | undefined, max: number) => {
+    const p = await pageAcross(['vc'], one(list), (x) => x, token, max);
+    return { items: p.items.map((i) => i.item), nextToken: p.nextToken };
+  };
+  test('round trip and pages', async () => {
+    expect(decodePageToken(encodePageToken('vc-b', 'vol-1'), ['vc-a', 'vc-b'])).toEqual({ source: 1, after: 'vol-1' });
+    const p1 = await page(ids, '', 2);
     expect(p1.items).toEqual(['a', 'b']);
-    const p2 = pageAfter(ids, (x) => x, p1.nextToken, 2);
+    const p2 = await page(ids, p1.nextToken, 2);
     expect(p2.items).toEqual(['c', 'd']);
-    const p3 = pageAfter(ids, (x) => x, p2.nextToken, 2);
+    const p3 = await page(ids, p2.nextToken, 2);
     expect(p3).toEqual({ items: ['e'], nextToken: '' });
-    expect(pageAfter(ids, (x) => x, undefined, 0)).toEqual({ items: ids, nextToken: '' });
+    expect(await page(ids, undefined, 0)).toEqual({ items: ids, nextToken: '' });
   });
-  test('pages stay correct when items change between calls', () => {
-    const p1 = pageAfter(ids, (x) => x, '', 2);
+  test('pages stay correct when items change between calls', async () => {
+    const p1 = await page(ids, '', 2);
     // 'a' deleted and 'bb' created after page 1: page 2 starts right after 'b'.
-    const p2 = pageAfter(['b', 'bb', 'c', 'd', 'e'], (x) => x, p1.nextToken, 2);
+    const p2 = await page(['b', 'bb', 'c', 'd', 'e'], p1.nextToken, 2);
     expect(p2.items).toEqual(['bb', 'c']);
   });
+  test('pages run on across sources, loading each only when reached; a v1 token continues in the first', async () => {
+    const lists: Record<number, string[]> = { 0: ['a1', 'a2', 'a3'], 1: [], 2: ['c1', 'c2'] };
+    const loaded: number[] = [];
+    const load = (i: number) => {
+      loaded.push(i);
+      return Promise.resolve(lists[i]!);
+    };
+    const sources = ['vc-a', 'vc-b', 'vc-c'];
+    const p1 = await pageAcross(sources, load, (x) => x, '', 2);
+    expect(p1.items).toEqual([{ source: 0, item: 'a1' }, { source: 0, item: 'a2' }]);
+    expect(loaded).toEqual([0]);
+    const p2 = await pageAcross(sources, load, (x) => x, p1.nextToken, 2);
+    expect(p2.items).toEqual([{ source: 0, item: 'a3' }, { source: 2, item: 'c1' }]);
+    const p3 = await pageAcross(sources, load, (x) => x, p2.nextToken, 2);
+    expect(p3).toEqual({ items: [{ source: 2, item: 'c2' }], nextToken: '' });
+    // A page that ends exactly at a source's end points at the next source's start.
+    const exact = await pageAcross(sources, load, (x) => x, '', 3);
+    expect(decodePageToken(exact.nextToken, sources)).toEqual({ source: 1, after: '' });
+    expect(decodePageToken(Buffer.from('v1:a2').toString('base64url'), sources)).toEqual({ source: 0, after: 'a2' });
+  });
   test('invalid tokens are ABORTED', () => {
-    expect(codeOf(() => decodePageToken('garbage!'))).toBe(GrpcCode.ABORTED);
-    expect(codeOf(() => decodePageToken(Buffer.from('x:1').toString('base64url')))).toBe(GrpcCode.ABORTED);
-    expect(codeOf(() => decodePageToken(Buffer.from('v1:').toString('base64url')))).toBe(GrpcCode.ABORTED);
+    const sources = ['vc-a'];
+    expect(codeOf(() => decodePageToken('garbage!', sources))).toBe(GrpcCode.ABORTED);
+    expect(codeOf(() => decodePageToken(Buffer.from('x:1').toString('base64url'), sources))).toBe(GrpcCode.ABORTED);
+    expect(codeOf(() => decodePageToken(Buffer.from('v1:').toString('base64url'), sources))).toBe(GrpcCode.ABORTED);
+    expect(codeOf(() => decodePageToken(Buffer.from('v2:no-newline').toString('base64url'), sources))).toBe(GrpcCode.ABORTED);
+    // A vCenter removed from the config between pages.
+    expect(codeOf(() => decodePageToken(encodePageToken('vc-gone', 'x'), sources))).toBe(GrpcCode.ABORTED);
   });
 });
 

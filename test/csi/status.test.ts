@@ -44,6 +44,14 @@ describe('toGrpcStatus', () => {
     );
   });
 
+  test('a fault names the vCenter that answered when the transport stamped it', () => {
+    const status = toGrpcStatus(new VsphereFault('InvalidLogin', 'incorrect user name or password', { method: 'Login', vcenter: 'vc-b.example.com' }));
+    expect(status.message).toBe(
+      'vCenter vc-b.example.com InvalidLogin during Login: vCenter rejected the driver credentials: fix user/password in the csi-vsphere.conf Secret',
+    );
+    expect(toGrpcStatus(new VsphereFault('CnsFault', 'x', { vcenter: 'vc-b.example.com' })).message).toBe('vCenter vc-b.example.com reported CnsFault; see the driver log');
+  });
+
   test('connection and timeout errors are retriable codes', () => {
     expect(toGrpcStatus(new VsphereConnectionError('connect ECONNREFUSED 127.0.0.1:443')).code).toBe(GrpcCode.UNAVAILABLE);
     expect(toGrpcStatus(new VsphereTimeoutError('CreateVolume deadline')).code).toBe(GrpcCode.DEADLINE_EXCEEDED);
