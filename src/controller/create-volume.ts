@@ -1,8 +1,9 @@
 /**
  * CreateVolume: idempotent by name with no store of our own (the CNS volume
  * name is the request name, so a CNS query finds what any earlier process
- * created), one shared CNS call for concurrent identical requests, and
- * concurrent creates of different names coalesced into CNS batch creates.
+ * created), one shared CNS call for concurrent identical requests, and the
+ * name lookups of concurrent creates coalesced into one CNS query. Every
+ * create is its own CnsCreateVolume with one spec: vCenter refuses more.
  */
 import type { CallContext } from '../csi/handler.js';
 import type { CreateVolumeRequest__Output } from '../csi/generated/csi/v1/CreateVolumeRequest.js';
@@ -12,7 +13,7 @@ import { requireString, validateCapacityRange, validateStringMap, validateVolume
 import type { CnsCreateSpec, CnsCreated, CnsEntityMetadata, CnsVolume } from '../vsphere/api.js';
 import { sizeForRange, bytesToMiB, mibToBytes } from './capacity.js';
 import { checkCapabilities } from './capabilities.js';
-import { Coalescer, type Outcome } from './coalescer.js';
+import { Coalescer } from './coalescer.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
 import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
 import { accessibleSegments, chooseDatastore, sameUrl, type Placement, type Segment } from './placement.js';
@@ -30,7 +31,6 @@ export function toSegments(topologies: Array<{ segments?: Record<string, string>
 
 export class VolumeCreator {
   private readonly flights = new SingleFlight<Volume>();
-  private readonly batcher: Coalescer<CnsCreateSpec, CnsCreated>;
 
   /** Concurrent creates look their names up in one CNS query. */
   private readonly nameLookups: Coalescer<string, CnsVolume[]>;
@@ -43,14 +43,11 @@ export class VolumeCreator {
         return names.map((name) => ({ ok: true, value: found.filter((v) => v.name === name) }));
       },
     });
-    this.batcher = new Coalescer<CnsCreateSpec, CnsCreated>({
-      ...ctx.batching,
-      run: async (_key, specs) => (await ctx.client.cns.createVolumes(specs)) as Outcome<CnsCreated>[],
-    });
   }
 
-  get batchStats(): { batches: number; items: number } {
-    return this.batcher.stats;
+  /** Name-lookup coalescing: CNS queries sent and names they carried. */
+  get lookupStats(): { batches: number; items: number } {
+    return this.nameLookups.stats;
   }
 
   async createVolume(req: CreateVolumeRequest__Output, call: CallContext): Promise<CreateVolumeResponse> {
@@ -122,7 +119,10 @@ export class VolumeCreator {
     };
     let created: CnsCreated;
     try {
-      created = await this.batcher.submit('create', spec);
+      // No caller signal: once CNS has the task, it runs to the end; a caller
+      // that gives up leaves the single flight running, so its retry joins it
+      // instead of creating a second volume while the first task is still on vCenter.
+      created = await this.ctx.client.cns.createVolume(spec);
     } catch (err) {
       // The chosen datastore may be gone or full: the next attempt re-reads the inventory.
       this.ctx.inventory.invalidate();

@@ -25,8 +25,8 @@ export const CONTROLLER_CAPABILITIES = [
 export interface ControllerService {
   service: ServiceImpl;
   context: ControllerContext;
-  /** Batching counters: batches sent and items carried, per kind. */
-  batchStats(): Record<'create' | 'attach' | 'detach', { batches: number; items: number }>;
+  /** Coalescing counters: calls sent and items carried (name lookups, attaches, detaches). */
+  batchStats(): Record<'nameLookup' | 'attach' | 'detach', { batches: number; items: number }>;
 }
 
 export function createControllerService(options: ControllerOptions): ControllerService {
@@ -50,6 +50,6 @@ export function createControllerService(options: ControllerOptions): ControllerS
   return {
     service,
     context,
-    batchStats: () => ({ create: creator.batchStats, ...publisher.batchStats }),
+    batchStats: () => ({ nameLookup: creator.lookupStats, ...publisher.batchStats }),
   };
 }

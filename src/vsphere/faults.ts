@@ -19,6 +19,8 @@ export class VsphereFault extends Error {
       obj?: { type: string; value: string };
       /** HTTP status of the response that carried the fault. */
       httpStatus?: number;
+      /** InvalidArgument and friends: the property vCenter refused. */
+      invalidProperty?: string;
     } = {},
   ) {
     super(message);
