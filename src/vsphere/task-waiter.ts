@@ -26,7 +26,14 @@ import { filterSpec, objectSpec, propertySpec, traversal, type PropertyReader } 
 import type { VimSession } from './session.js';
 import { TaskListView } from './task-list-view.js';
 
-const TASK_PATHS = ['info.state', 'info.result', 'info.error', 'info.descriptionId'];
+/**
+ * What the filters watch. Not info.state: a task's queued → running step then
+ * costs no update (and no long-poll round trip); completion sets completeTime
+ * together with the result or the error, in one change of the task.
+ */
+const WATCHED_PATHS = ['info.completeTime', 'info.result', 'info.error', 'info.descriptionId'];
+/** What a direct read takes (the safety nets), where the state is what tells a running task from a finished one. */
+const READ_PATHS = ['info.state', ...WATCHED_PATHS];
 const REMEMBER_COMPLETED = 2000;
 const WAIT_SECONDS = 30;
 const STRAGGLER_CHECK_MS = 5000;
@@ -40,6 +47,8 @@ const LIST_VIEW_AFTER = 16;
 
 interface TaskInfo {
   state?: string;
+  /** info.completeTime is set: the task ended (its error, if any, says how). */
+  completed?: boolean;
   result?: XmlValue;
   error?: XmlValue;
   name?: string;
@@ -80,7 +89,7 @@ export class SharedTaskWaiter implements TaskWaiter {
     private readonly logger: Logger,
     private readonly stragglerCheckMs = STRAGGLER_CHECK_MS,
   ) {
-    this.listView = new TaskListView(session, async () => (await this.ensureCollector()).pc, TASK_PATHS, this.loopAbort.signal, (err) => {
+    this.listView = new TaskListView(session, async () => (await this.ensureCollector()).pc, WATCHED_PATHS, this.loopAbort.signal, (err) => {
       if (!this.closed) this.logger.warn({ err: (err as Error).message }, 'could not add tasks to the task ListView; relying on TaskManager.recentTask');
     });
   }
@@ -215,7 +224,7 @@ export class SharedTaskWaiter implements TaskWaiter {
     const pc = toMoRef(one(created, 'returnval'));
     if (!pc) throw new VsphereFault('InvalidResponse', 'CreatePropertyCollector returned no collector');
     const spec = filterSpec(
-      [propertySpec('Task', TASK_PATHS)],
+      [propertySpec('Task', WATCHED_PATHS)],
       [objectSpec(content.taskManager, true, [traversal('recentTask', 'TaskManager', 'recentTask')])],
     );
     await this.session.call('vim25', 'CreateFilter', { _this: moref(pc), spec, partialUpdates: false }, { signal: this.loopAbort.signal });
@@ -256,6 +265,9 @@ export class SharedTaskWaiter implements TaskWaiter {
     if (state !== undefined) info.state = text(state);
     if (props.has('info.result')) info.result = props.get('info.result') || undefined;
     if (props.has('info.error')) info.error = props.get('info.error') || undefined;
+    const completeTime = props.get('info.completeTime');
+    if (completeTime !== undefined && text(completeTime)) info.completed = true;
+    if (info.completed && info.state !== 'success' && info.state !== 'error') info.state = info.error ? 'error' : 'success';
     const name = props.get('info.descriptionId');
     if (name !== undefined) info.name = text(name);
     this.infos.delete(value);
@@ -289,7 +301,7 @@ export class SharedTaskWaiter implements TaskWaiter {
     this.stragglers.clear();
     this.detached.clear();
     if (values.length === 0) return;
-    const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), TASK_PATHS, { signal: this.loopAbort.signal });
+    const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), READ_PATHS, { signal: this.loopAbort.signal });
     for (const c of contents) this.merge(c.ref.value, c.props);
     for (const value of values) {
       if (!this.infos.has(value)) this.settle(value, { state: 'missing' });
@@ -313,7 +325,7 @@ export class SharedTaskWaiter implements TaskWaiter {
 }
 
 function isDone(info: TaskInfo): boolean {
-  return info.state === 'success' || info.state === 'error';
+  return info.state === 'success' || info.state === 'error' || info.completed === true;
 }
 
 function taskFault(value: string, info: TaskInfo): VsphereFault {
