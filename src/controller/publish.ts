@@ -246,5 +246,5 @@ function mapAttachError(err: unknown, item: AttachItem): unknown {
 
 /** Detaching what is not attached (or no longer exists) is success for Unpublish. */
 function alreadyDetached(err: unknown): boolean {
-  return isFault(err, 'InvalidArgument', 'NotFound', 'ManagedObjectNotFound');
+  return isFault(err, 'NotFound', 'ManagedObjectNotFound');
 }

@@ -4,10 +4,17 @@
  * errors and this table maps them by type (never by message text).
  *
  * vSphere faults, and why:
- * - NotFound, ManagedObjectNotFound, FileNotFound → NOT_FOUND: the object is gone.
+ * - NotFound, FileNotFound → NOT_FOUND: the object is gone.
  * - ResourceInUse, InvalidState, InvalidPowerState → FAILED_PRECONDITION: the CO
  *   must change the world (detach, power on) before retrying.
- * - InvalidArgument, InvalidRequest, InvalidProperty, InvalidName → INVALID_ARGUMENT.
+ * - InvalidArgument, InvalidRequest, InvalidProperty, InvalidName, InvalidType,
+ *   ManagedObjectNotFound, MethodNotFound → INTERNAL naming the fault, the method
+ *   and the refused property: every request the driver sends is built by the
+ *   driver from fields it already validated (and objects it chose itself), so
+ *   vCenter refusing one is the driver's problem (or a vCenter that behaves
+ *   differently), never the caller's. INVALID_ARGUMENT would tell
+ *   external-provisioner the user's request is wrong. Handlers that pass a
+ *   caller's id through (a volume id, a node VM) map those cases themselves.
  * - TaskInProgress, ConcurrentAccess → ABORTED: someone else works on the object.
  * - NoDiskSpace, InsufficientResourcesFault, OutOfBounds → RESOURCE_EXHAUSTED.
  * - NotAuthenticated → UNAVAILABLE: the session expired and the client layer's one
@@ -36,30 +43,38 @@ export interface GrpcStatus {
 
 const FAULT_CODES: Readonly<Record<string, GrpcCode>> = {
   NotFound: GrpcCode.NOT_FOUND,
-  ManagedObjectNotFound: GrpcCode.NOT_FOUND,
   FileNotFound: GrpcCode.NOT_FOUND,
   ResourceInUse: GrpcCode.FAILED_PRECONDITION,
   InvalidState: GrpcCode.FAILED_PRECONDITION,
   InvalidPowerState: GrpcCode.FAILED_PRECONDITION,
-  InvalidArgument: GrpcCode.INVALID_ARGUMENT,
-  InvalidRequest: GrpcCode.INVALID_ARGUMENT,
-  InvalidProperty: GrpcCode.INVALID_ARGUMENT,
-  InvalidName: GrpcCode.INVALID_ARGUMENT,
   TaskInProgress: GrpcCode.ABORTED,
   ConcurrentAccess: GrpcCode.ABORTED,
   NoDiskSpace: GrpcCode.RESOURCE_EXHAUSTED,
   InsufficientResourcesFault: GrpcCode.RESOURCE_EXHAUSTED,
   OutOfBounds: GrpcCode.RESOURCE_EXHAUSTED,
+  TooManyDevices: GrpcCode.RESOURCE_EXHAUSTED,
   NotAuthenticated: GrpcCode.UNAVAILABLE,
   InvalidLogin: GrpcCode.UNAVAILABLE,
   NoPermission: GrpcCode.PERMISSION_DENIED,
   RequestCanceled: GrpcCode.CANCELLED,
 };
 
+/** vCenter refusing a request as malformed: the driver built it, so the driver is at fault. */
+const REQUEST_FAULTS: ReadonlySet<string> = new Set([
+  'InvalidArgument',
+  'InvalidRequest',
+  'InvalidProperty',
+  'InvalidName',
+  'InvalidType',
+  'ManagedObjectNotFound',
+  'MethodNotFound',
+]);
+
 const FAULT_HINTS: Readonly<Record<string, string>> = {
   InvalidLogin: 'vCenter rejected the driver credentials: fix user/password in the csi-vsphere.conf Secret',
   NotAuthenticated: 'the vCenter session is not authenticated; retry',
   NoPermission: "the driver's vCenter user lacks a privilege: grant it the CNS/VM privileges the driver needs",
+  TooManyDevices: 'the node VM has no free SCSI unit for another disk: add a PVSCSI controller to the VM or move pods to another node',
 };
 
 export function toGrpcStatus(err: unknown): GrpcStatus {
@@ -68,6 +83,14 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
     const where = err.details.method ? ` during ${err.details.method}` : '';
     // Which vCenter answered: with several configured, the operator must know which one to fix.
     const vcenter = err.details.vcenter ? `vCenter ${err.details.vcenter}` : 'vCenter';
+    if (REQUEST_FAULTS.has(err.faultType)) {
+      const property = err.details.invalidProperty ? ` (property "${err.details.invalidProperty}")` : '';
+      return {
+        code: GrpcCode.INTERNAL,
+        message: `${vcenter} refused a request the driver built: ${err.faultType}${where}${property}. The request's own fields are not at fault; this is a driver bug or a vCenter that behaves differently: see the driver log and report it`,
+        unexpected: true,
+      };
+    }
     const code = FAULT_CODES[err.faultType];
     if (code === undefined) {
       return { code: GrpcCode.INTERNAL, message: `${vcenter} reported ${err.faultType}${where}; see the driver log`, unexpected: true };

@@ -1,10 +1,11 @@
 /**
- * Simulator set-up only (tests, demo, benchmarks): the two vim25 calls needed to shape the simulator's
- * inventory that the client layer (rightly) does not offer: reading a host's
+ * Simulator set-up and inspection only (tests, demo, benchmarks): raw SOAP for
+ * what the client layer (rightly) does not offer: reading a host's
  * HostDatastoreSystem and HostDatastoreSystem.CreateLocalDatastore, which
  * gives one cluster's hosts a datastore of their own (a zone-local datastore);
- * and ReconfigVM_Task of a VM's name and BIOS UUID, which a second simulator
- * needs so its VMs do not repeat the first one's.
+ * ReconfigVM_Task of a VM's name and BIOS UUID, which a second simulator
+ * needs so its VMs do not repeat the first one's; and requests the driver
+ * never sends (the simulator-rule tests send CNS calls vCenter refuses).
  */
 import { Agent, fetch } from 'undici';
 import type { Vcsim } from './vcsim.js';
@@ -17,9 +18,10 @@ export class RawVim {
 
   constructor(private readonly sim: Vcsim) {}
 
-  async call(body: string): Promise<string> {
+  /** One SOAP call; `path` /vsanHealth reaches CNS in the same session. Throws on a non-200 answer. */
+  async call(body: string, path = '/sdk'): Promise<string> {
     const envelope = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
-    const res = await fetch(`https://${this.sim.host}/sdk`, {
+    const res = await fetch(`https://${this.sim.host}${path}`, {
       method: 'POST',
       dispatcher: agent,
       headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: 'urn:vim25/7.0', ...(this.cookie ? { Cookie: this.cookie } : {}) },

@@ -26,6 +26,13 @@ export interface VcsimOptions {
   datastores?: number;
   /** Record request bodies, readable through bodies(). */
   record?: boolean;
+  /** Advertised vCenter version (about.version), default 8.0.3. */
+  version?: string;
+  /** How long a CNS task stays queued / running (defaults 2 ms / 3 ms: asynchronous, as on vCenter). */
+  cnsQueueDelayMs?: number;
+  cnsRunTimeMs?: number;
+  /** How often a waiting WaitForUpdatesEx looks for changes (default 2 ms; govmomi 0.24.2 used 250 ms). */
+  updateIntervalMs?: number;
   startTimeoutMs?: number;
 }
 
@@ -51,6 +58,12 @@ export interface Vcsim {
   bodies(): Promise<string[]>;
   /** Fault injection: every non-debug request hangs until set back to false. */
   setHang(on: boolean): Promise<void>;
+  /** CNS task timing from now on. */
+  setCnsTiming(queueMs: number, runMs: number): Promise<void>;
+  /** The next `count` tasks of a CNS method fail with this vSphere fault (as vCenter refusing a request). */
+  failNextCns(method: string, fault: string, options?: { property?: string; count?: number }): Promise<void>;
+  /** How many CNS volumes exist and how many are attached. */
+  cnsCounts(): Promise<{ volumes: number; attached: number }>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +89,10 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   ];
   if (options.tlsCert && options.tlsKey) args.push('-tls-cert', options.tlsCert, '-tls-key', options.tlsKey);
   if (options.record) args.push('-record');
+  if (options.version) args.push('-version', options.version);
+  if (options.cnsQueueDelayMs !== undefined) args.push('-cns-queue-delay', `${options.cnsQueueDelayMs}ms`);
+  if (options.cnsRunTimeMs !== undefined) args.push('-cns-run-time', `${options.cnsRunTimeMs}ms`);
+  if (options.updateIntervalMs !== undefined) args.push('-update-interval', `${options.updateIntervalMs}ms`);
 
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -108,6 +125,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   const debug = async (p: string, method = 'GET'): Promise<unknown> => {
     const res = await undiciFetch(`${base}${p}`, { method, dispatcher: debugAgent });
     if (res.status === 204) return undefined;
+    if (res.status !== 200) throw new Error(`vcsim ${method} ${p}: HTTP ${res.status}: ${await res.text()}`);
     return res.json();
   };
   const exited = new Promise<void>((resolve) => {
@@ -128,6 +146,12 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     resetRequests: async () => void (await debug('/debug/requests/reset', 'POST')),
     bodies: async () => (await debug('/debug/bodies')) as string[],
     setHang: async (on: boolean) => void (await debug(`/debug/hang?on=${on ? 1 : 0}`, 'POST')),
+    setCnsTiming: async (queueMs: number, runMs: number) => void (await debug(`/debug/cns/timing?queue=${queueMs}ms&run=${runMs}ms`, 'POST')),
+    failNextCns: async (method, fault, o = {}) => {
+      const q = new URLSearchParams({ method, fault, count: String(o.count ?? 1), ...(o.property ? { property: o.property } : {}) });
+      await debug(`/debug/cns/fail?${q.toString()}`, 'POST');
+    },
+    cnsCounts: async () => (await debug('/debug/cns/volumes')) as { volumes: number; attached: number },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

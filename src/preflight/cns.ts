@@ -2,8 +2,8 @@
  * Check 4: Cloud Native Storage answers and the vCenter is new enough.
  * CNS ships with vSphere 6.7U3 (API 6.7.3). The CnsQueryVolume call is the
  * evidence that matters; the version is cross-checked, and a vCenter that
- * answers CNS while claiming an older API (the govmomi simulator claims
- * 6.5) gets a warning, not a pass or a fail.
+ * answers CNS while claiming an older API (govmomi 0.24.2's own simulator
+ * claims 6.5) gets a warning, not a pass or a fail.
  */
 import type { AboutInfo, VsphereClient } from '../vsphere/api.js';
 import { fail, pass, warn, whatFailed, type CheckResult } from './types.js';

@@ -160,21 +160,19 @@ export interface TaskWaiter {
 // ---------------------------------------------------------------- CNS
 
 export interface Cns {
-  /** One CnsCreateVolume task for all specs; results at each spec's index. */
-  createVolumes(specs: CnsCreateSpec[], options?: CallOptions): Promise<BatchResult<CnsCreated>[]>;
+  /** One CnsCreateVolume task with one spec (vCenter refuses several: InvalidArgument "InputSpec"). */
   createVolume(spec: CnsCreateSpec, options?: CallOptions): Promise<CnsCreated>;
-  /** deleteDisk=true (default) removes the backing disk too. A volume CNS does not know fails with faultType "NotFound". */
-  deleteVolumes(volumeIds: string[], options?: CallOptions & { deleteDisk?: boolean }): Promise<BatchResult<void>[]>;
+  /** One CnsDeleteVolume per volume. deleteDisk=true (default) removes the backing disk too. A volume CNS does not know fails with faultType "NotFound". */
   deleteVolume(volumeId: string, options?: CallOptions & { deleteDisk?: boolean }): Promise<void>;
   attachVolumes(specs: CnsAttachSpec[], options?: CallOptions): Promise<BatchResult<CnsAttached>[]>;
   attachVolume(spec: CnsAttachSpec, options?: CallOptions): Promise<CnsAttached>;
   detachVolumes(specs: CnsAttachSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
   detachVolume(spec: CnsAttachSpec, options?: CallOptions): Promise<void>;
-  extendVolumes(specs: CnsExtendSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
+  /** One CnsExtendVolume per volume. */
   extendVolume(spec: CnsExtendSpec, options?: CallOptions): Promise<void>;
   updateVolumeMetadata(specs: CnsUpdateMetadataSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
   updateOneVolumeMetadata(spec: CnsUpdateMetadataSpec, options?: CallOptions): Promise<void>;
-  /** One CnsQueryVolume page. Name filters are also applied client-side (the simulator ignores them). */
+  /** One CnsQueryVolume page (vCenter's default limit is 100, its maximum 1000). Filters are re-applied client-side: a CNS that ignores one must not make us act on the wrong volume. */
   queryVolumes(filter: CnsQueryFilter, options?: CallOptions): Promise<CnsQueryPage>;
   /** Follows the cursor until all pages are read. */
   queryAllPages(filter: Omit<CnsQueryFilter, 'cursor'>, options?: CallOptions & { pageSize?: number }): Promise<CnsVolume[]>;

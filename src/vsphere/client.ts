@@ -16,15 +16,13 @@ import { SERVICE_INSTANCE, VimSession } from './session.js';
 import { childText, one, text } from './soap/decode.js';
 import { moref } from './soap/envelope.js';
 import { TagsClient } from './tags.js';
-import { SharedTaskWaiter, type PrecheckMode } from './task-waiter.js';
+import { SharedTaskWaiter } from './task-waiter.js';
 import { createAgent } from './tls.js';
 import { Transport } from './transport.js';
 import { VapiSession } from './vapi.js';
 
 /** Options beyond the public ones, for tests and benchmarks. */
 export interface InternalClientOptions {
-  /** Task pre-check policy of the task waiter (default 'auto'). */
-  taskPrecheck?: PrecheckMode;
   /** How long a task may stay unseen by the recentTask filter before it is read directly (default 5 s). */
   taskStragglerCheckMs?: number;
 }
@@ -39,7 +37,7 @@ export function createVsphereClient(options: VsphereClientOptions & InternalClie
   });
   const vapi = new VapiSession(transport, options.user, options.password, logger, options.loginBackoffMs ?? 10_000);
   const reader = new PropertyReader(session);
-  const tasks = new SharedTaskWaiter(session, reader, logger, options.taskPrecheck ?? 'auto', options.taskStragglerCheckMs);
+  const tasks = new SharedTaskWaiter(session, reader, logger, options.taskStragglerCheckMs);
   const ttl = options.tagCacheTtlMs ?? 5 * 60_000;
   let closing: Promise<void> | undefined;
 

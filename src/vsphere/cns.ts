@@ -1,10 +1,10 @@
 /**
- * CNS volume operations. Each batch method sends ONE CNS request carrying all
- * specs, waits for its one task on the shared task waiter, and maps the
- * per-volume results back to the caller's items by index (create) or by
- * volume id (everything else). A task-level fault fails every item of that
- * batch; a per-volume fault, or a volume CNS left out of the result, fails
- * only that item.
+ * CNS volume operations. Create, delete and extend carry exactly one spec per
+ * CNS request, as vCenter requires. Attach, detach and metadata updates take
+ * many: one CNS request for all specs, one task on the shared task waiter,
+ * per-volume results mapped back to the caller's items by volume id. A
+ * task-level fault fails every item of that batch; a per-volume fault, or a
+ * volume CNS left out of the result, fails only that item.
  */
 import type {
   BatchResult,
@@ -43,36 +43,24 @@ export class CnsClient implements Cns {
     private readonly tasks: SharedTaskWaiter,
   ) {}
 
-  async createVolumes(specs: CnsCreateSpec[], options: CallOptions = {}): Promise<BatchResult<CnsCreated>[]> {
-    if (specs.length === 0) return [];
-    const results = await this.runBatch('CnsCreateVolume', { createSpecs: specs.map(encodeCreateSpec) }, options);
-    if (!Array.isArray(results)) return specs.map(() => ({ ok: false, error: results }));
-    // CNS answers in spec order; fall back to names when the counts differ.
-    const used = new Set<number>();
-    return specs.map((spec, i) => {
-      let index = results.length === specs.length ? i : results.findIndex((r, j) => !used.has(j) && r.name === spec.name);
-      if (index >= 0 && used.has(index)) index = -1;
-      const r = index >= 0 ? results[index] : undefined;
-      if (index >= 0) used.add(index);
-      if (!r) return { ok: false, error: new VsphereFault('CnsFault', `CnsCreateVolume returned no result for volume "${spec.name}"`) };
-      if (r.fault) return { ok: false, error: r.fault };
-      if (!r.volumeId) return { ok: false, error: new VsphereFault('CnsFault', `CnsCreateVolume returned no volume id for "${spec.name}"`) };
-      return { ok: true, value: { volumeId: r.volumeId, name: r.name ?? spec.name, datastores: r.datastores } };
-    });
-  }
-
+  /**
+   * One CnsCreateVolume with exactly one spec: vCenter faults the whole call
+   * with InvalidArgument (InputSpec) for more (docs/vsphere-client.md).
+   */
   async createVolume(spec: CnsCreateSpec, options: CallOptions = {}): Promise<CnsCreated> {
-    return single(await this.createVolumes([spec], options));
+    const results = await this.runBatch('CnsCreateVolume', { createSpecs: [encodeCreateSpec(spec)] }, options);
+    if (!Array.isArray(results)) throw results;
+    const r = results.length === 1 ? results[0] : results.find((x) => x.name === spec.name);
+    if (!r) throw new VsphereFault('CnsFault', `CnsCreateVolume returned no result for volume "${spec.name}"`, { method: 'CnsCreateVolume' });
+    if (r.fault) throw r.fault;
+    if (!r.volumeId) throw new VsphereFault('CnsFault', `CnsCreateVolume returned no volume id for "${spec.name}"`, { method: 'CnsCreateVolume' });
+    return { volumeId: r.volumeId, name: r.name ?? spec.name, datastores: r.datastores };
   }
 
-  async deleteVolumes(volumeIds: string[], options: CallOptions & { deleteDisk?: boolean } = {}): Promise<BatchResult<void>[]> {
-    if (volumeIds.length === 0) return [];
-    const results = await this.runBatch('CnsDeleteVolume', { volumeIds: volumeIds.map(volumeIdValue), deleteDisk: options.deleteDisk ?? true }, options);
-    return byVolumeId(volumeIds, results, 'CnsDeleteVolume', () => undefined);
-  }
-
+  /** One CnsDeleteVolume for one volume (vCenter's rule). A volume CNS does not know fails with faultType "NotFound". */
   async deleteVolume(volumeId: string, options: CallOptions & { deleteDisk?: boolean } = {}): Promise<void> {
-    single(await this.deleteVolumes([volumeId], options));
+    const results = await this.runBatch('CnsDeleteVolume', { volumeIds: [volumeIdValue(volumeId)], deleteDisk: options.deleteDisk ?? true }, options);
+    single(byVolumeId([volumeId], results, 'CnsDeleteVolume', () => undefined));
   }
 
   async attachVolumes(specs: CnsAttachSpec[], options: CallOptions = {}): Promise<BatchResult<CnsAttached>[]> {
@@ -108,20 +96,11 @@ export class CnsClient implements Cns {
     single(await this.detachVolumes([spec], options));
   }
 
-  async extendVolumes(specs: CnsExtendSpec[], options: CallOptions = {}): Promise<BatchResult<void>[]> {
-    if (specs.length === 0) return [];
-    const extendSpecs = specs.map((s) => obj('CnsVolumeExtendSpec', { volumeId: volumeIdValue(s.volumeId), capacityInMb: encodeExtendCapacity(s.capacityMb) }));
-    const results = await this.runBatch('CnsExtendVolume', { extendSpecs }, options);
-    return byVolumeId(
-      specs.map((s) => s.volumeId),
-      results,
-      'CnsExtendVolume',
-      () => undefined,
-    );
-  }
-
+  /** One CnsExtendVolume for one volume (vCenter's rule). */
   async extendVolume(spec: CnsExtendSpec, options: CallOptions = {}): Promise<void> {
-    single(await this.extendVolumes([spec], options));
+    const extendSpecs = [obj('CnsVolumeExtendSpec', { volumeId: volumeIdValue(spec.volumeId), capacityInMb: encodeExtendCapacity(spec.capacityMb) })];
+    const results = await this.runBatch('CnsExtendVolume', { extendSpecs }, options);
+    single(byVolumeId([spec.volumeId], results, 'CnsExtendVolume', () => undefined));
   }
 
   async updateVolumeMetadata(specs: CnsUpdateMetadataSpec[], options: CallOptions = {}): Promise<BatchResult<void>[]> {

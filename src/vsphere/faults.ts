@@ -21,6 +21,8 @@ export class VsphereFault extends Error {
       httpStatus?: number;
       /** The vCenter (configured host) that answered with the fault; set by the transport and the task waiter. */
       vcenter?: string;
+      /** InvalidArgument and friends: the property vCenter refused. */
+      invalidProperty?: string;
     } = {},
   ) {
     super(message);

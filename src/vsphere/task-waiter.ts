@@ -5,11 +5,16 @@
  * waits, resolves every caller's promise from the same update stream. No
  * per-task polling and no per-task filter.
  *
- * Fast path: tasks registered in the same tick are first read together with
- * one RetrievePropertiesEx; tasks already finished (common with quick CNS
- * operations, always with the simulator) resolve without waiting for the next
- * update batch. When most pre-checks find tasks still running (a real vCenter
- * under load), the pre-check switches itself off and only samples.
+ * vCenter answers a task-starting call before the task runs, so there is
+ * nothing to read right after the call: the waiter does not pre-check with
+ * RetrievePropertiesEx (which only paid off on govmomi 0.24.2's simulator,
+ * whose CNS tasks finish before it replies). A result reaches its caller with
+ * the first property-collector update that reports it.
+ *
+ * Safety nets for vCenters whose recentTask list is full: a task that leaves
+ * the filter before it finishes is read directly right after the update that
+ * reported it, and a task no update has mentioned for stragglerCheckMs (5 s)
+ * is read directly once.
  */
 import type { Logger } from 'pino';
 import type { CallOptions, MoRef, TaskOutcome, TaskWaiter, XmlValue } from './api.js';
@@ -19,14 +24,31 @@ import { faultFromValue } from './soap/decode.js';
 import { moref, obj } from './soap/envelope.js';
 import { filterSpec, objectSpec, propertySpec, traversal, type PropertyReader } from './property-collector.js';
 import type { VimSession } from './session.js';
+import { TaskListView } from './task-list-view.js';
 
-const TASK_PATHS = ['info.state', 'info.result', 'info.error', 'info.descriptionId'];
+/**
+ * What the filters watch. Not info.state: a task's queued → running step then
+ * costs no update (and no long-poll round trip); completion sets completeTime
+ * together with the result or the error, in one change of the task.
+ */
+const WATCHED_PATHS = ['info.completeTime', 'info.result', 'info.error', 'info.descriptionId'];
+/** What a direct read takes (the safety nets), where the state is what tells a running task from a finished one. */
+const READ_PATHS = ['info.state', ...WATCHED_PATHS];
 const REMEMBER_COMPLETED = 2000;
 const WAIT_SECONDS = 30;
 const STRAGGLER_CHECK_MS = 5000;
+/**
+ * Awaited tasks in flight beyond which new ones also go into the ListView
+ * filter. recentTask is a window of the last 200 tasks of everyone: during a
+ * storm it turns over faster than one long-poll round trip, so a task can
+ * come and go unseen. Below this a lone create costs no extra request.
+ */
+const LIST_VIEW_AFTER = 16;
 
 interface TaskInfo {
   state?: string;
+  /** info.completeTime is set: the task ended (its error, if any, says how). */
+  completed?: boolean;
   result?: XmlValue;
   error?: XmlValue;
   name?: string;
@@ -37,14 +59,14 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-export type PrecheckMode = 'auto' | 'always' | 'never';
-
 export class SharedTaskWaiter implements TaskWaiter {
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** When each awaited task was first registered, to spot tasks the recentTask filter never shows. */
   private readonly registeredAt = new Map<string, number>();
   /** Tasks that left the filter (fell off recentTask) before finishing: read directly. */
   private readonly stragglers = new Set<string>();
+  /** Stragglers read directly and still running: no update will report them. */
+  private readonly detached = new Set<string>();
   private lastStragglerCheck = 0;
   private readonly infos = new Map<string, TaskInfo>();
   /**
@@ -54,23 +76,23 @@ export class SharedTaskWaiter implements TaskWaiter {
    * must never answer for a new task with the same id.
    */
   private infosGeneration: number | undefined;
-  private readonly toCheck = new Set<string>();
-  private checkScheduled = false;
   private loopRunning = false;
   private collector?: { pc: MoRef; generation: number; version: string };
+  private building?: Promise<{ pc: MoRef; generation: number; version: string }>;
   private readonly loopAbort = new AbortController();
   private closed = false;
-  private precheckHits = 0;
-  private precheckTotal = 0;
-  private waitsSincePrecheck = 0;
+  private readonly listView: TaskListView;
 
   constructor(
     private readonly session: VimSession,
     private readonly reader: PropertyReader,
     private readonly logger: Logger,
-    private readonly precheck: PrecheckMode = 'auto',
     private readonly stragglerCheckMs = STRAGGLER_CHECK_MS,
-  ) {}
+  ) {
+    this.listView = new TaskListView(session, async () => (await this.ensureCollector()).pc, WATCHED_PATHS, this.loopAbort.signal, (err) => {
+      if (!this.closed) this.logger.warn({ err: (err as Error).message }, 'could not add tasks to the task ListView; relying on TaskManager.recentTask');
+    });
+  }
 
   pending(): number {
     let n = 0;
@@ -115,16 +137,9 @@ export class SharedTaskWaiter implements TaskWaiter {
       if (!set) this.waiters.set(task.value, (set = new Set()));
       set.add(waiter);
       if (!this.registeredAt.has(task.value)) this.registeredAt.set(task.value, Date.now());
-      if (this.shouldPrecheck()) {
-        this.toCheck.add(task.value);
-        if (!this.checkScheduled) {
-          this.checkScheduled = true;
-          // Coalesce all registrations of this tick into one read.
-          setImmediate(() => void this.runPrecheck());
-        }
-      } else {
-        this.ensureLoop();
-      }
+      // Also before the first collector exists: tasks created while it is being built may leave recentTask before its first update.
+      if (this.waiters.size > LIST_VIEW_AFTER || !this.collector) this.listView.add(task.value);
+      this.ensureLoop();
     });
   }
 
@@ -136,45 +151,6 @@ export class SharedTaskWaiter implements TaskWaiter {
     for (const set of this.waiters.values()) for (const w of set) w.reject(err);
     this.waiters.clear();
     this.registeredAt.clear();
-  }
-
-  private shouldPrecheck(): boolean {
-    if (this.precheck !== 'auto') return this.precheck === 'always';
-    if (this.precheckTotal < 10 || this.precheckHits * 2 >= this.precheckTotal) return true;
-    // Mostly misses: sample one wait in 20 to notice when tasks get fast again.
-    return ++this.waitsSincePrecheck % 20 === 0;
-  }
-
-  private async runPrecheck(): Promise<void> {
-    this.checkScheduled = false;
-    const values = [...this.toCheck].filter((v) => this.waiters.has(v));
-    this.toCheck.clear();
-    if (values.length === 0) return;
-    try {
-      const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), TASK_PATHS, {
-        signal: this.loopAbort.signal,
-      });
-      for (const c of contents) this.merge(c.ref.value, c.props);
-      for (const value of values) {
-        const info = this.infos.get(value);
-        const done = info !== undefined && isDone(info);
-        if (this.precheck === 'auto') {
-          this.precheckTotal++;
-          if (done) this.precheckHits++;
-          if (this.precheckTotal > 100) {
-            this.precheckTotal /= 2;
-            this.precheckHits /= 2;
-          }
-        }
-        if (!info && this.waiters.has(value)) {
-          this.settle(value, { error: undefined, state: 'missing' });
-        }
-      }
-    } catch (err) {
-      this.logger.debug({ err: (err as Error).message }, 'task pre-check failed; waiting on the property collector');
-    }
-    // Only tasks of this batch that are still running need the collector; later registrations have their own pre-check.
-    if (values.some((v) => this.waiters.has(v) && !this.toCheck.has(v))) this.ensureLoop();
   }
 
   private ensureLoop(): void {
@@ -194,10 +170,12 @@ export class SharedTaskWaiter implements TaskWaiter {
         const body = await this.session.call(
           'vim25',
           'WaitForUpdatesEx',
-          { _this: moref(collector.pc), version: collector.version, options: obj('WaitOptions', { maxWaitSeconds: WAIT_SECONDS }) },
+          { _this: moref(collector.pc), version: collector.version, options: obj('WaitOptions', { maxWaitSeconds: this.maxWaitSeconds() }) },
           { signal: this.loopAbort.signal },
         );
+        const before = this.pending();
         this.applyUpdates(collector, one(body, 'returnval'));
+        this.logger.debug({ awaited: before, settled: before - this.pending() }, 'task updates received');
         await this.readStragglers();
         resets = 0;
       } catch (err) {
@@ -217,19 +195,41 @@ export class SharedTaskWaiter implements TaskWaiter {
     }
   }
 
+  /**
+   * 30 s normally; sooner when a safety net is armed: 1 s while a detached task
+   * needs re-reading, and by the straggler check when an awaited task has not
+   * appeared in any update yet (a long poll with no traffic would hide it).
+   */
+  private maxWaitSeconds(): number {
+    if (this.detached.size > 0) return 1;
+    for (const value of this.registeredAt.keys()) {
+      if (!this.infos.has(value)) return Math.max(1, Math.ceil(this.stragglerCheckMs / 1000));
+    }
+    return WAIT_SECONDS;
+  }
+
+  /** The loop and the ListView both need the collector: concurrent callers share one build. */
   private async ensureCollector(): Promise<{ pc: MoRef; generation: number; version: string }> {
     const { generation } = await this.session.ensure({ signal: this.loopAbort.signal });
     if (this.collector && this.collector.generation === generation) return this.collector;
+    this.building ??= this.buildCollector(generation).finally(() => {
+      this.building = undefined;
+    });
+    return this.building;
+  }
+
+  private async buildCollector(generation: number): Promise<{ pc: MoRef; generation: number; version: string }> {
     const content = await this.session.serviceContent();
     const created = await this.session.call('vim25', 'CreatePropertyCollector', { _this: moref(content.propertyCollector) }, { signal: this.loopAbort.signal });
     const pc = toMoRef(one(created, 'returnval'));
     if (!pc) throw new VsphereFault('InvalidResponse', 'CreatePropertyCollector returned no collector');
     const spec = filterSpec(
-      [propertySpec('Task', TASK_PATHS)],
+      [propertySpec('Task', WATCHED_PATHS)],
       [objectSpec(content.taskManager, true, [traversal('recentTask', 'TaskManager', 'recentTask')])],
     );
     await this.session.call('vim25', 'CreateFilter', { _this: moref(pc), spec, partialUpdates: false }, { signal: this.loopAbort.signal });
     this.collector = { pc, generation: this.session.currentGeneration() ?? generation, version: '' };
+    this.listView.reset((t) => this.waiters.has(t));
     return this.collector;
   }
 
@@ -242,7 +242,10 @@ export class SharedTaskWaiter implements TaskWaiter {
         const ref = toMoRef(one(objectUpdate, 'obj'));
         if (!ref || ref.type !== 'Task') continue;
         if (childText(objectUpdate, 'kind') === 'leave') {
-          if (this.waiters.has(ref.value)) this.stragglers.add(ref.value);
+          if (this.waiters.has(ref.value) && !isDone(this.infos.get(ref.value) ?? {}) && !this.listView.has(ref.value)) {
+            this.logger.debug({ task: ref.value }, 'task left TaskManager.recentTask before it finished; reading it directly');
+            this.stragglers.add(ref.value);
+          }
           continue;
         }
         const props = new Map<string, XmlValue>();
@@ -262,6 +265,9 @@ export class SharedTaskWaiter implements TaskWaiter {
     if (state !== undefined) info.state = text(state);
     if (props.has('info.result')) info.result = props.get('info.result') || undefined;
     if (props.has('info.error')) info.error = props.get('info.error') || undefined;
+    const completeTime = props.get('info.completeTime');
+    if (completeTime !== undefined && text(completeTime)) info.completed = true;
+    if (info.completed && info.state !== 'success' && info.state !== 'error') info.state = info.error ? 'error' : 'success';
     const name = props.get('info.descriptionId');
     if (name !== undefined) info.name = text(name);
     this.infos.delete(value);
@@ -278,26 +284,35 @@ export class SharedTaskWaiter implements TaskWaiter {
   /**
    * Safety net for a busy vCenter: recentTask is bounded, so a task can leave
    * the filter before it finishes (or never enter it). Such tasks are read
-   * directly, all in one request, at most every stragglerCheckMs (5 s).
+   * directly, all in one request: right after the update that reported the
+   * leave, or once stragglerCheckMs (5 s) passed without any update naming
+   * them. One still running stays "detached" and is read again after every
+   * update; while any is detached the long poll returns within a second.
    */
   private async readStragglers(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastStragglerCheck < this.stragglerCheckMs) return;
-    for (const [value, at] of this.registeredAt) {
-      if (now - at >= this.stragglerCheckMs && !this.infos.has(value)) this.stragglers.add(value);
+    if (now - this.lastStragglerCheck >= this.stragglerCheckMs) {
+      this.lastStragglerCheck = now;
+      for (const [value, at] of this.registeredAt) {
+        if (now - at >= this.stragglerCheckMs && !this.infos.has(value)) this.stragglers.add(value);
+      }
     }
-    const values = [...this.stragglers].filter((v) => this.waiters.has(v));
+    const values = [...new Set([...this.stragglers, ...this.detached])].filter((v) => this.waiters.has(v));
     this.stragglers.clear();
+    this.detached.clear();
     if (values.length === 0) return;
-    this.lastStragglerCheck = now;
-    const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), TASK_PATHS, { signal: this.loopAbort.signal });
+    const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), READ_PATHS, { signal: this.loopAbort.signal });
     for (const c of contents) this.merge(c.ref.value, c.props);
-    for (const value of values) if (!this.infos.has(value)) this.settle(value, { state: 'missing' });
+    for (const value of values) {
+      if (!this.infos.has(value)) this.settle(value, { state: 'missing' });
+      else if (this.waiters.has(value)) this.detached.add(value);
+    }
   }
 
   private settle(value: string, info: TaskInfo): void {
     const set = this.waiters.get(value);
     this.registeredAt.delete(value);
+    this.listView.remove(value);
     if (!set) return;
     this.waiters.delete(value);
     const task = { type: 'Task', value };
@@ -310,7 +325,7 @@ export class SharedTaskWaiter implements TaskWaiter {
 }
 
 function isDone(info: TaskInfo): boolean {
-  return info.state === 'success' || info.state === 'error';
+  return info.state === 'success' || info.state === 'error' || info.completed === true;
 }
 
 function taskFault(value: string, info: TaskInfo, vcenter: string): VsphereFault {

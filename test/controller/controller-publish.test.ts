@@ -8,10 +8,14 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, GiB } from './fixture.js';
 import { codeOf, errorOf } from './csi-client.js';
+import { refKey, type MoRef } from '../../src/vsphere/api.js';
 
-/** The simulator answers every attach with this disk UUID (a known quirk). */
-const SIM_DISK_UUID = '6000c298595bf4575739e9105b2c0c2d';
-const CONTEXT = { type: 'vSphere CNS Block Volume', diskUUID: SIM_DISK_UUID };
+/** The context a publish must return: the disk UUID of the device CNS added to that VM for this volume. */
+async function contextOn(volumeId: string, vm: MoRef): Promise<Record<string, string>> {
+  const disk = (await world.client.inventory.vmDisks([vm])).get(refKey(vm))?.find((d) => d.volumeId === volumeId);
+  if (!disk?.diskUuid) throw new Error(`VM ${vm.value} has no disk for volume ${volumeId}`);
+  return { type: 'vSphere CNS Block Volume', diskUUID: disk.diskUuid };
+}
 
 let world: World;
 let served: Served;
@@ -49,8 +53,9 @@ describe('publish and unpublish one volume', () => {
   test('attach returns the context; repeating it is free; another node is refused', async () => {
     const [vol] = await volumes('pvc-pub', 1);
     const node = world.nodes[0]!.biosUuid!;
-    expect((await publish(vol!, node)).publish_context).toEqual(CONTEXT);
-    const again = await countCns('CnsAttachVolume', async () => expect((await publish(vol!, node)).publish_context).toEqual(CONTEXT));
+    const context = (await publish(vol!, node)).publish_context;
+    expect(context).toEqual(await contextOn(vol!, world.nodes[0]!.ref));
+    const again = await countCns('CnsAttachVolume', async () => expect((await publish(vol!, node)).publish_context).toEqual(context));
     expect(again).toBe(0);
     const other = await errorOf(publish(vol!, world.nodes[1]!.biosUuid!));
     expect(other.code).toBe(status.FAILED_PRECONDITION);
@@ -67,7 +72,7 @@ describe('publish and unpublish one volume', () => {
     expect((await served.csi.call<{ status: { published_node_ids: string[] } }>('ControllerGetVolume', { volume_id: vol })).status.published_node_ids).toEqual([]);
     // Now it can move to another node, and be deleted once detached there.
     const node1 = world.nodes[1]!.biosUuid!;
-    expect((await publish(vol!, node1)).publish_context).toEqual(CONTEXT);
+    expect((await publish(vol!, node1)).publish_context).toEqual(await contextOn(vol!, world.nodes[1]!.ref));
     await unpublish(vol!, node1);
     await served.csi.call('DeleteVolume', { volume_id: vol });
   });
@@ -104,12 +109,13 @@ describe('publish and unpublish one volume', () => {
     expect(ro.code).toBe(status.INVALID_ARGUMENT);
     expect(ro.details).toContain('readonly');
     expect(ro.details).toContain('PUBLISH_READONLY');
-    expect((await publish(vol!, node)).publish_context).toEqual(CONTEXT);
+    const context = (await publish(vol!, node)).publish_context;
+    expect(context).toEqual(await contextOn(vol!, world.nodes[0]!.ref));
     // CNS attaches the disk the same way whatever the access type or mode: a republish is compatible, and free.
     const republishes = await countCns('CnsAttachVolume', async () => {
       for (const volume_capability of [{ access_mode: { mode: 'SINGLE_NODE_READER_ONLY' }, block: {} }, { access_mode: { mode: 'SINGLE_NODE_WRITER' }, mount: { fs_type: 'xfs' } }]) {
         const res = await served.csi.call<{ publish_context: Record<string, string> }>('ControllerPublishVolume', { volume_id: vol, node_id: node, volume_capability, readonly: false });
-        expect(res.publish_context).toEqual(CONTEXT);
+        expect(res.publish_context).toEqual(context);
       }
     });
     expect(republishes).toBe(0);
@@ -154,7 +160,9 @@ describe('batching', () => {
     });
     expect(calls).toBeLessThan(vols.length);
     expect(calls).toBeGreaterThanOrEqual(1);
-    for (const r of results) expect(r.publish_context).toEqual(CONTEXT);
+    // Each caller got its own volume's disk UUID: the one on the device CNS added for it.
+    for (const [i, r] of results.entries()) expect(r.publish_context).toEqual(await contextOn(vols[i]!, world.nodes[2]!.ref));
+    expect(new Set(results.map((r) => r.publish_context.diskUUID)).size).toBe(vols.length);
     for (const v of vols) {
       expect((await served.csi.call<{ status: { published_node_ids: string[] } }>('ControllerGetVolume', { volume_id: v })).status.published_node_ids).toEqual([node]);
     }
@@ -178,7 +186,9 @@ describe('batching', () => {
     expect(calls).toBeLessThan(vols.length);
     const codes = settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as { code: number }).code));
     expect(codes).toEqual([...vols.map(() => 'ok'), status.NOT_FOUND, status.FAILED_PRECONDITION]);
-    for (const s of settled.slice(0, vols.length)) expect((s as PromiseFulfilledResult<{ publish_context: unknown }>).value.publish_context).toEqual(CONTEXT);
+    for (const [i, s] of settled.slice(0, vols.length).entries()) {
+      expect((s as PromiseFulfilledResult<{ publish_context: unknown }>).value.publish_context).toEqual(await contextOn(vols[i]!, world.nodes[3]!.ref));
+    }
   });
 
   test('batching off: one CNS call per publish', async () => {

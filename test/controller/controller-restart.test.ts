@@ -3,16 +3,17 @@
  * attachments the first one made. It must learn them from vCenter: the node
  * VMs' VirtualDisk devices (vDiskId = volume id, backing.uuid = disk UUID).
  *
- * The 0.24.2 simulator's CnsAttachVolume does not add that device (it only
- * remembers the attachment, answers one disk UUID for every volume, and says
- * ResourceInUse for any second attach, even to the same VM). So after each
- * attach by controller A the test gives the VM the disk a real vCenter would
- * have added (VcsimDisks.mirrorCnsAttach, a real ReconfigVM_Task), then
- * checks what controller B, started fresh on the same simulator, answers.
+ * Our simulator's CnsAttachVolume adds that device with a disk UUID of its
+ * own, as vCenter does, and answers ResourceInUse for any second attach, even
+ * to the same VM. Controller A attaches; controller B, started fresh on the
+ * same simulator, must answer from the devices. For the inconsistent case (CNS
+ * holds an attachment no VM shows) the test removes one device behind CNS's
+ * back with a real ReconfigVM_Task (VcsimDisks.removeDisk).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { VcsimDisks } from '../../src/harness/vcsim-disks.js';
+import { refKey } from '../../src/vsphere/api.js';
 import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, GiB } from './fixture.js';
 import { errorOf } from './csi-client.js';
 
@@ -25,8 +26,6 @@ let a: Served | undefined;
 let b: Served | undefined;
 const vols: Record<string, string> = {};
 const contexts: Record<string, Record<string, string>> = {};
-/** A disk UUID unlike the simulator's constant one: proves B reads it from the device. */
-const OWN_UUID = '6000c29a0b1c2d3e4f5a6b7c8d9e0f11';
 
 const create = async (on: Served, name: string): Promise<string> =>
   (await on.csi.call<{ volume: { volume_id: string } }>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO], capacity_range: { required_bytes: String(GiB) } })).volume.volume_id;
@@ -38,14 +37,13 @@ beforeAll(async () => {
   world = await startWorld();
   disks = new VcsimDisks(world.sim, world.client);
   a = await serveController(world);
-  // Controller A: attach four volumes; v1, v2, v3 get the device a real vCenter would add, v4 does not.
+  // Controller A: attach four volumes; v4's device then disappears behind CNS's back.
   for (const [name, n] of [['v1', 0], ['v2', 0], ['v3', 1], ['v4', 0]] as const) {
     vols[name] = await create(a, `pvc-restart-${name}`);
     contexts[name] = (await publish(a, vols[name]!, node(n).biosUuid!)).publish_context;
   }
-  await disks.mirrorCnsAttach(node(0).ref, vols.v1!, contexts.v1!.diskUUID!);
-  await disks.mirrorCnsAttach(node(0).ref, vols.v2!, OWN_UUID);
-  await disks.mirrorCnsAttach(node(1).ref, vols.v3!, contexts.v3!.diskUUID!);
+  const v4disk = (await world.client.inventory.vmDisks([node(0).ref])).get(refKey(node(0).ref))!.find((d) => d.volumeId === vols.v4)!;
+  await disks.removeDisk(node(0).ref, v4disk.key);
   await a.stop();
   a = undefined;
   b = await serveController(world);
@@ -70,7 +68,7 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
     expect(nodesOf('v1')).toEqual([node(0).biosUuid]);
     expect(nodesOf('v2')).toEqual([node(0).biosUuid]);
     expect(nodesOf('v3')).toEqual([node(1).biosUuid]);
-    // v4 is attached in the simulator's CNS memory only: no device, so nothing to report.
+    // v4 is attached in CNS only: no device, so nothing to report.
     expect(nodesOf('v4')).toEqual([]);
     const mid = stats();
     const got = await b!.csi.call<{ status: Status }>('ControllerGetVolume', { volume_id: vols.v3 });
@@ -89,9 +87,11 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
   test('republish to the same VM: success with the same publish context, read from the disk', async () => {
     const client = b!.controller.context.vcenters.first.client;
     client.resetStats();
+    // B never saw these attaches: the disk UUIDs (each volume its own) can only come from the devices.
     expect((await publish(b!, vols.v1!, node(0).biosUuid!)).publish_context).toEqual(contexts.v1);
     const first = { ...client.stats().byMethod };
-    expect((await publish(b!, vols.v2!, node(0).biosUuid!)).publish_context).toEqual({ type: 'vSphere CNS Block Volume', diskUUID: OWN_UUID });
+    expect((await publish(b!, vols.v2!, node(0).biosUuid!)).publish_context).toEqual(contexts.v2);
+    expect(contexts.v2!.diskUUID).not.toBe(contexts.v1!.diskUUID);
     // Learned: a further repeat costs no vCenter request at all.
     client.resetStats();
     expect((await publish(b!, vols.v1!, node(0).biosUuid!)).publish_context).toEqual(contexts.v1);
@@ -101,7 +101,7 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
     console.log(`republish after restart, requests: ${JSON.stringify(first)}`);
   });
 
-  test('no device at all (the plain simulator case): a repeat publish stays FAILED_PRECONDITION, saying why', async () => {
+  test('CNS holds an attachment no VM shows: a repeat publish stays FAILED_PRECONDITION, saying why', async () => {
     const err = await errorOf(publish(b!, vols.v4!, node(0).biosUuid!));
     expect(err.code).toBe(status.FAILED_PRECONDITION);
     expect(err.details).toContain('no VM in the configured datacenters shows its disk');
@@ -118,8 +118,7 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
     const d1 = detaches();
     await b!.csi.call('ControllerUnpublishVolume', { volume_id: vols.v3 });
     expect(detaches() - d1).toBe(1);
-    await disks.mirrorCnsDetach(node(1).ref, vols.v3!);
-    // The simulator's CNS really let go of both: they attach elsewhere now.
+    // CNS really let go of both: they attach elsewhere now.
     expect((await publish(b!, vols.v3!, node(2).biosUuid!)).publish_context.diskUUID).toBeTruthy();
     expect((await publish(b!, vols.v4!, node(2).biosUuid!)).publish_context.diskUUID).toBeTruthy();
   });
@@ -128,25 +127,25 @@ describe('a restarted controller learns attachments from the VMs\' disks', () =>
     // A third controller attaches them and goes away; B has never heard of them.
     const c = await serveController(world);
     const ids: string[] = [];
-    let context: Record<string, string>;
+    let first: Record<string, string>[];
     try {
       for (let i = 0; i < 12; i++) ids.push(await create(c, `pvc-storm-${i}`));
-      const contexts = await Promise.all(ids.map((id) => publish(c, id, node(3).biosUuid!)));
-      context = contexts[0]!.publish_context;
+      first = (await Promise.all(ids.map((id) => publish(c, id, node(3).biosUuid!)))).map((r) => r.publish_context);
     } finally {
       await c.stop();
     }
-    // One SCSI controller holds 15 disks; the VM's own disk takes one unit.
-    for (const id of ids) await disks.mirrorCnsAttach(node(3).ref, id, context.diskUUID!);
-    // Two volumes never attached ride in the same batches: the simulator fails a whole batch on its first
-    // in-use volume, so they must still be attached (one by one) and not be refused with the repeats.
+    // Two volumes never attached ride in the same batches: their items must be attached, not refused with the repeats.
     const fresh = [await create(b!, 'pvc-storm-new-0'), await create(b!, 'pvc-storm-new-1')];
     const client = b!.controller.context.vcenters.first.client;
     client.resetStats();
     const t0 = performance.now();
     const again = await Promise.all([...ids, ...fresh].map((id) => publish(b!, id, node(3).biosUuid!)));
     const ms = performance.now() - t0;
-    expect(again.map((r) => r.publish_context)).toEqual([...ids, ...fresh].map(() => context));
+    expect(again.slice(0, ids.length).map((r) => r.publish_context)).toEqual(first);
+    const devices = (await world.client.inventory.vmDisks([node(3).ref])).get(refKey(node(3).ref))!;
+    for (const [i, id] of fresh.entries()) {
+      expect(again[ids.length + i]!.publish_context.diskUUID).toBe(devices.find((d) => d.volumeId === id)?.diskUuid);
+    }
     const byMethod = client.stats().byMethod;
     console.log(`republish storm of ${ids.length} (+${fresh.length} new) after a restart: ${ms.toFixed(0)} ms, requests ${JSON.stringify(byMethod)}`);
     // Device reads are per batch, not per volume.

@@ -63,14 +63,16 @@ test('figures', async () => {
   for (const [name, m] of [['create', c], ['publish', p], ['unpublish', u], ['delete', d]] as const) {
     rows.push(`${name.padEnd(10)} ${(m.total / n).toFixed(2)} requests/op  ${JSON.stringify(Object.fromEntries(Object.entries(m.requests).map(([k, v]) => [k, v / n])))}`);
   }
-  expect(c.total / n).toBeLessThanOrEqual(4);
-  expect(p.total / n).toBeLessThanOrEqual(4);
-  expect(u.total / n).toBeLessThanOrEqual(3);
-  expect(d.total / n).toBeLessThanOrEqual(3);
+  // Budget: the request that starts the task, the WaitForUpdatesEx polls that carry its queued → running →
+  // success steps (one to three, as the steps fall into update batches), and the one check each RPC needs
+  // (create: the name lookup; publish: the volume check).
+  expect(c.total / n).toBeLessThanOrEqual(5);
+  expect(p.total / n).toBeLessThanOrEqual(5);
+  expect(u.total / n).toBeLessThanOrEqual(4);
+  expect(d.total / n).toBeLessThanOrEqual(4);
 
-  // The floor in the same run: the same CNS calls made directly (name query + create), sequentially.
-  // The simulator's name query returns every volume, so the floor runs right before and after the
-  // driver's concurrency-1 run to see the same volume count.
+  // The floor in the same run: the same CNS calls made directly (name query + create), sequentially,
+  // right before and after the driver's concurrency-1 run.
   const ds = (await world.client.inventory.datastores()).find((x) => x.url === world.sharedDatastoreUrl)!;
   let floorRun = 0;
   const floor = async () => {

@@ -15,12 +15,15 @@ describe('toGrpcStatus', () => {
 
   test.each([
     ['NotFound', GrpcCode.NOT_FOUND],
-    ['ManagedObjectNotFound', GrpcCode.NOT_FOUND],
     ['FileNotFound', GrpcCode.NOT_FOUND],
     ['ResourceInUse', GrpcCode.FAILED_PRECONDITION],
     ['InvalidState', GrpcCode.FAILED_PRECONDITION],
-    ['InvalidArgument', GrpcCode.INVALID_ARGUMENT],
-    ['InvalidRequest', GrpcCode.INVALID_ARGUMENT],
+    // vCenter refusing a request the driver built is the driver's problem, not the caller's.
+    ['InvalidArgument', GrpcCode.INTERNAL],
+    ['InvalidRequest', GrpcCode.INTERNAL],
+    ['InvalidProperty', GrpcCode.INTERNAL],
+    ['ManagedObjectNotFound', GrpcCode.INTERNAL],
+    ['TooManyDevices', GrpcCode.RESOURCE_EXHAUSTED],
     ['TaskInProgress', GrpcCode.ABORTED],
     ['NoDiskSpace', GrpcCode.RESOURCE_EXHAUSTED],
     ['NotAuthenticated', GrpcCode.UNAVAILABLE],
@@ -35,6 +38,14 @@ describe('toGrpcStatus', () => {
     expect(status.message).toContain(faultType);
     expect(status.message).toContain('CnsAttachVolume');
     expect(status.unexpected).toBe(code === GrpcCode.INTERNAL);
+  });
+
+  test('a refused request names the fault, the method and the property, and says the request fields are not at fault', () => {
+    const status = toGrpcStatus(new VsphereFault('InvalidArgument', 'CnsCreateVolume: InvalidArgument', { method: 'CnsVolumeManager.CnsCreateVolume', invalidProperty: 'InputSpec' }));
+    expect(status.code).toBe(GrpcCode.INTERNAL);
+    expect(status.message).toBe(
+      'vCenter refused a request the driver built: InvalidArgument during CnsVolumeManager.CnsCreateVolume (property "InputSpec"). The request\'s own fields are not at fault; this is a driver bug or a vCenter that behaves differently: see the driver log and report it',
+    );
   });
 
   test('InvalidLogin tells the operator what to fix, without echoing vCenter text', () => {

@@ -178,7 +178,11 @@ describe('two vCenters, one cluster', () => {
         const unpublished = await requestsDuring(both(), async () => {
           for (const id of ids) await c.csi.call('ControllerUnpublishVolume', { volume_id: id, node_id: node });
         });
-        const perOp = (counts: Record<string, number>[]) => counts.map((x) => total(x) / n);
+        // Task waits are counted apart: how a task's end falls into WaitForUpdatesEx batches varies with timing.
+        const withoutWaits = (x: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(x).filter(([k]) => k !== '/sdk WaitForUpdatesEx'));
+        const perOp = (counts: Record<string, number>[]) => counts.map((x) => total(withoutWaits(x)) / n);
+        const waits = [...created, ...published].reduce((sum, x) => sum + (x['/sdk WaitForUpdatesEx'] ?? 0), 0) / (2 * n);
+        expect(waits).toBeLessThanOrEqual(2);
         const [ca, cb] = perOp(created);
         const [pa, pb] = perOp(published);
         const [ua, ub] = perOp(unpublished);
@@ -187,10 +191,10 @@ describe('two vCenters, one cluster', () => {
         rows.push(`  create: A ${JSON.stringify(created[0])} B ${JSON.stringify(created[1])}`);
       }
       process.stdout.write(`\nvCenter requests per operation, one vs two vCenters\n${rows.join('\n')}\n`);
-      // One vCenter: exactly what the single-vCenter driver always cost.
-      expect(per['one vCenter']).toEqual({ create: 3, publish: 3 });
+      // Besides the task waits: one vCenter costs a name query and the create, a volume check and the attach.
+      expect(per['one vCenter']).toEqual({ create: 2, publish: 2 });
       // Two: one more name query per create (the other vCenter), nothing more per publish.
-      expect(per['two vCenters']).toEqual({ create: 4, publish: 3 });
+      expect(per['two vCenters']).toEqual({ create: 3, publish: 2 });
     } finally {
       await one.stop();
     }

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RawVim } from '../../src/harness/vcsim-raw.js';
+import { startVcsim, vcsimClient } from '../../src/harness/vcsim.js';
+import { checkCns } from '../../src/preflight/cns.js';
 import { ZONE_CATEGORY } from '../../src/harness/world.js';
 import { kubeletNode } from '../../src/demo/node-objects.js';
 import { runPreflightCli } from '../../src/preflight/cli.js';
@@ -60,8 +62,8 @@ const GOOD = {
   'vcenter-login': 'pass',
   // The simulator grants every privilege, even a made-up one: not verifiable, so skipped (never a fake pass).
   'vcenter-privileges': 'skip',
-  // CNS answers, but the simulator reports API 6.5.
-  cns: 'warn',
+  // CNS answers and the simulator reports vCenter 8.0.3 (API 8.0.3.0).
+  cns: 'pass',
   'disk-enable-uuid': 'pass',
   'tag-categories': 'pass',
   'node-topology-tags': 'pass',
@@ -384,4 +386,20 @@ describe('the compiled CLI as a process', () => {
     expect(res.stdout).toContain('fix: set the user and password');
     expect(`${res.stdout}${res.stderr}`).not.toContain(password);
   }, 60_000);
+});
+
+describe('cns check against an old vCenter', () => {
+  test('CNS answers but the API is older than 6.7.3: a warning naming the upgrade', async () => {
+    const old = await startVcsim({ version: '6.5.0' });
+    const client = vcsimClient(old);
+    try {
+      const result = await checkCns(client, await client.session.about(), 5000);
+      expect(result.status).toBe('warn');
+      expect(result.finding).toContain('API 6.5.0 (< 6.7.3)');
+      expect(result.fix).toContain('6.7U3 or later');
+    } finally {
+      await client.close();
+      await old.stop();
+    }
+  });
 });

@@ -8,6 +8,14 @@
 //   POST /debug/requests/reset   zero the counters and drop recorded bodies
 //   GET  /debug/bodies           recorded request bodies (only with -record)
 //   POST /debug/hang?on=1|0      make every non-debug request hang (fault injection)
+//   /debug/cns/...               CNS hooks (cns_debug.go)
+//
+// It is stricter than govmomi 0.24.2's own simulator, to behave as vCenter
+// does (docs/vsphere-client.md, "Simulator rules"): our CNS volume manager
+// (cns_*.go) replaces govmomi's; the advertised vCenter version is settable;
+// node VMs carry four PVSCSI controllers; and property-collector updates are
+// sent within -update-interval instead of 0.24.2's fixed 250 ms batching
+// (build-time overlay of property_collector.go, see src/harness/vcsim-build.ts).
 package main
 
 import (
@@ -17,17 +25,21 @@ import (
 	"flag"
 	"fmt"
 	"io/ioutil"
+	"log"
 	"net/http"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
 	"regexp"
 	"sync"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/simulator/vpx"
 
-	_ "github.com/vmware/govmomi/cns/simulator"
 	_ "github.com/vmware/govmomi/pbm/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator"
 )
@@ -43,9 +55,17 @@ type recorder struct {
 	hang     bool
 	hangCond *sync.Cond
 	next     http.Handler
+	cns      *CnsVolumeManager
 }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if strings.HasPrefix(req.URL.Path, "/debug/cns/") && r.cns.serveDebug(w, req) {
+		return
+	}
+	if strings.HasPrefix(req.URL.Path, "/debug/pprof/") {
+		http.DefaultServeMux.ServeHTTP(w, req) // Go's profiler, for finding where simulator time goes
+		return
+	}
 	switch req.URL.Path {
 	case "/debug/requests":
 		r.mu.Lock()
@@ -116,7 +136,21 @@ func main() {
 	vm := flag.Int("vm", 2, "VMs per resource pool")
 	ds := flag.Int("ds", 1, "datastores (mounted on every host)")
 	record := flag.Bool("record", false, "record request bodies for /debug/bodies")
+	version := flag.String("version", "8.0.3", "vCenter version advertised in about.version (e.g. 6.7.3, 7.0.2, 7.0.3, 8.0.3)")
+	apiVersion := flag.String("api-version", "", "about.apiVersion (default: derived from -version, e.g. 8.0.3 -> 8.0.3.0)")
+	queueDelay := flag.Duration("cns-queue-delay", 2*time.Millisecond, "how long a CNS task stays queued before it runs")
+	runTime := flag.Duration("cns-run-time", 3*time.Millisecond, "how long a CNS task stays running before its work is applied")
+	updateInterval := flag.Duration("update-interval", 2*time.Millisecond, "how often WaitForUpdatesEx checks for changes (govmomi 0.24.2: 250ms)")
+	verbose := flag.Bool("verbose", false, "keep the simulator's own log lines (one per property-collector update) on stderr")
 	flag.Parse()
+	if !*verbose {
+		log.SetOutput(ioutil.Discard)
+	}
+
+	setVersion(*version, *apiVersion)
+	simulator.WaitForUpdatesInterval = *updateInterval
+	cnsManager := newCnsManager(cnsOptions{queueDelay: *queueDelay, runTime: *runTime})
+	registerCns(cnsManager)
 
 	model := simulator.VPX()
 	model.Datacenter = *dc
@@ -130,6 +164,10 @@ func main() {
 		os.Exit(1)
 	}
 	defer model.Remove()
+	if err := prepareNodeVms(); err != nil {
+		fmt.Fprintln(os.Stderr, "vcsim: prepare VMs:", err)
+		os.Exit(1)
+	}
 
 	model.Service.RegisterEndpoints = true
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
@@ -146,7 +184,7 @@ func main() {
 	}
 
 	server := model.Service.NewServer()
-	rec := &recorder{counts: map[string]int{}, record: *record, next: server.Config.Handler}
+	rec := &recorder{counts: map[string]int{}, record: *record, next: server.Config.Handler, cns: cnsManager}
 	rec.hangCond = sync.NewCond(&rec.mu)
 	// Swapped before the URL is announced, so no request has been served yet.
 	server.Config.Handler = rec
@@ -165,4 +203,19 @@ func main() {
 	rec.mu.Unlock()
 	server.CloseClientConnections()
 	server.Close()
+}
+
+// setVersion makes the simulator advertise a vCenter version (0.24.2 says 6.5).
+func setVersion(version, apiVersion string) {
+	if apiVersion == "" {
+		apiVersion = version
+		if strings.Count(version, ".") == 2 && !strings.HasPrefix(version, "6.") {
+			apiVersion = version + ".0"
+		}
+	}
+	about := &vpx.ServiceContent.About
+	about.Version = version
+	about.ApiVersion = apiVersion
+	about.FullName = fmt.Sprintf("VMware vCenter Server %s build-vcsim", version)
+	about.Build = "vcsim"
 }

@@ -141,7 +141,7 @@ describe('session', () => {
 describe('vCenter stopped mid-call', () => {
   test('in-flight calls and task waits fail with typed errors, later calls too; nothing is left unhandled', async () => {
     const doomed = await startVcsim({ vmsPerPool: 1 });
-    const client = track(clientFor(doomed, { taskPrecheck: 'never' }));
+    const client = track(clientFor(doomed));
     try {
       await client.session.ensure();
       const wait = client.tasks.wait({ type: 'Task', value: 'task-never-finishes' }).catch((e: unknown) => e);

@@ -138,6 +138,7 @@ export function faultFromValue(fault: XmlValue | undefined, elementName: string 
     detail: fault,
     obj,
     httpStatus,
+    invalidProperty: childText(fault, 'invalidProperty') || undefined,
   });
 }
 

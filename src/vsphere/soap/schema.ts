@@ -36,6 +36,8 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   WaitForUpdatesEx: ['_this', 'version', 'options'],
   CancelWaitForUpdates: ['_this'],
   CreateContainerView: ['_this', 'container', 'type', 'recursive'],
+  CreateListView: ['_this', 'obj'],
+  ModifyListView: ['_this', 'add', 'remove'],
   DestroyView: ['_this'],
   FindByUuid: ['_this', 'datacenter', 'uuid', 'vmSearch', 'instanceUuid'],
   FindByDnsName: ['_this', 'datacenter', 'dnsName', 'vmSearch'],

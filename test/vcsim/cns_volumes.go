@@ -1,0 +1,318 @@
+// CnsCreateVolume, CnsDeleteVolume, CnsExtendVolume, CnsUpdateVolumeMetadata.
+// Volumes are first-class disks made through the simulator's own
+// VcenterVStorageObjectManager, so a volume has a real .vmdk under
+// [ds] fcd/ and an FCD id (= the CNS volume id) that other APIs know.
+package main
+
+import (
+	"fmt"
+
+	cnsmethods "github.com/vmware/govmomi/cns/methods"
+	cnstypes "github.com/vmware/govmomi/cns/types"
+	pbmtypes "github.com/vmware/govmomi/pbm/types"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	vim25types "github.com/vmware/govmomi/vim25/types"
+)
+
+const maxVolumeNameBytes = 80 // vSAN Management API, CnsVolumeCreateSpec.name
+
+func (m *CnsVolumeManager) CnsCreateVolume(req *cnstypes.CnsCreateVolume) soap.HasFault {
+	ref := m.tasks.start("CnsCreateVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
+		if fault, msg := exactlyOne("CnsCreateVolume", len(req.CreateSpecs)); fault != nil {
+			return nil, fault, msg
+		}
+		if fault, msg := m.faults.take("CnsCreateVolume"); fault != nil {
+			return nil, fault, msg
+		}
+		result := m.createOne(&req.CreateSpecs[0])
+		return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{result}}, nil, ""
+	})
+	return &cnsmethods.CnsCreateVolumeBody{Res: &cnstypes.CnsCreateVolumeResponse{Returnval: ref}}
+}
+
+func (m *CnsVolumeManager) createOne(spec *cnstypes.CnsVolumeCreateSpec) *cnstypes.CnsVolumeCreateResult {
+	failed := func(fault vim25types.BaseMethodFault, msg string) *cnstypes.CnsVolumeCreateResult {
+		return &cnstypes.CnsVolumeCreateResult{Name: spec.Name, CnsVolumeOperationResult: *opResult("", fault, msg)}
+	}
+	switch {
+	case spec.Name == "" || len(spec.Name) > maxVolumeNameBytes:
+		return failed(&vim25types.InvalidArgument{InvalidProperty: "name"}, fmt.Sprintf("volume name must be 1 to %d bytes", maxVolumeNameBytes))
+	case spec.VolumeType != string(cnstypes.CnsVolumeTypeBlock):
+		return failed(&vim25types.NotSupported{}, fmt.Sprintf("volume type %q is not supported here: only BLOCK", spec.VolumeType))
+	}
+	block, _ := spec.BackingObjectDetails.(*cnstypes.CnsBlockBackingDetails)
+	if block == nil {
+		return failed(&vim25types.InvalidArgument{InvalidProperty: "backingObjectDetails"}, "a BLOCK volume needs CnsBlockBackingDetails")
+	}
+	if block.BackingDiskId != "" {
+		return m.registerExisting(spec, block)
+	}
+	if block.CapacityInMb <= 0 {
+		return failed(&vim25types.InvalidArgument{InvalidProperty: "capacityInMb"}, "capacityInMb must be positive")
+	}
+	if len(spec.Datastores) == 0 {
+		return failed(&vim25types.InvalidArgument{InvalidProperty: "datastores"}, "a dynamically provisioned volume needs at least one datastore")
+	}
+	// Several candidates: vCenter picks one (the API reference: "based on
+	// various factors like available free space"); we take the emptiest.
+	var ds *simulator.Datastore
+	for _, dsRef := range spec.Datastores {
+		d, ok := vimObject(dsRef).(*simulator.Datastore)
+		if !ok {
+			return failed(&vim25types.ManagedObjectNotFound{Obj: dsRef}, fmt.Sprintf("datastore %s does not exist", dsRef.Value))
+		}
+		if ds == nil || d.Summary.FreeSpace > ds.Summary.FreeSpace {
+			ds = d
+		}
+	}
+	fcd, fault := createDisk(spec.Name, block.CapacityInMb, ds)
+	if fault != nil {
+		return failed(fault, "creating the volume's disk failed")
+	}
+	v := m.record(spec, fcd, ds, block.CapacityInMb)
+	return &cnstypes.CnsVolumeCreateResult{
+		Name:                     spec.Name,
+		CnsVolumeOperationResult: cnstypes.CnsVolumeOperationResult{VolumeId: v.info.VolumeId},
+		PlacementResults:         []cnstypes.CnsPlacementResult{{Datastore: ds.Self}},
+	}
+}
+
+// registerExisting is static provisioning: CNS adopts an existing FCD.
+func (m *CnsVolumeManager) registerExisting(spec *cnstypes.CnsVolumeCreateSpec, block *cnstypes.CnsBlockBackingDetails) *cnstypes.CnsVolumeCreateResult {
+	id := block.BackingDiskId
+	if _, ok := m.volumes[id]; ok {
+		return &cnstypes.CnsVolumeCreateResult{
+			Name: spec.Name,
+			CnsVolumeOperationResult: *opResult(id, &cnstypes.CnsAlreadyRegisteredFault{VolumeId: cnstypes.CnsVolumeId{Id: id}},
+				fmt.Sprintf("disk %s is already registered as a CNS volume", id)),
+		}
+	}
+	fcd, ds := findDisk(id)
+	if fcd == nil {
+		return &cnstypes.CnsVolumeCreateResult{Name: spec.Name, CnsVolumeOperationResult: *opResult("", &vim25types.NotFound{}, fmt.Sprintf("no first-class disk %s", id))}
+	}
+	v := m.record(spec, fcd, ds, fcd.Config.CapacityInMB)
+	return &cnstypes.CnsVolumeCreateResult{Name: spec.Name, CnsVolumeOperationResult: cnstypes.CnsVolumeOperationResult{VolumeId: v.info.VolumeId}}
+}
+
+func (m *CnsVolumeManager) record(spec *cnstypes.CnsVolumeCreateSpec, fcd *vim25types.VStorageObject, ds *simulator.Datastore, capacityMb int64) *cnsVolume {
+	backing, _ := fcd.Config.Backing.(*vim25types.BaseConfigInfoDiskFileBackingInfo)
+	path := ""
+	if backing != nil {
+		path = backing.FilePath
+	}
+	policyID := ""
+	for _, p := range spec.Profile {
+		if d, ok := p.(*vim25types.VirtualMachineDefinedProfileSpec); ok {
+			policyID = d.ProfileId
+		}
+	}
+	m.nextSeq++
+	v := &cnsVolume{
+		datastore: ds.Self,
+		diskPath:  path,
+		seq:       m.nextSeq,
+		info: cnstypes.CnsVolume{
+			VolumeId:     cnstypes.CnsVolumeId{Id: fcd.Config.Id.Id},
+			DatastoreUrl: ds.Info.GetDatastoreInfo().Url,
+			Name:         spec.Name,
+			VolumeType:   spec.VolumeType,
+			Metadata:     spec.Metadata,
+			BackingObjectDetails: &cnstypes.CnsBlockBackingDetails{
+				CnsBackingObjectDetails: cnstypes.CnsBackingObjectDetails{CapacityInMb: capacityMb},
+				BackingDiskId:           fcd.Config.Id.Id,
+				BackingDiskUrlPath:      path,
+			},
+			StoragePolicyId:              policyID,
+			ComplianceStatus:             "compliant",
+			DatastoreAccessibilityStatus: "accessible",
+			HealthStatus:                 string(pbmtypes.PbmHealthStatusForEntityGreen),
+		},
+	}
+	m.volumes[v.info.VolumeId.Id] = v
+	return v
+}
+
+func (m *CnsVolumeManager) CnsDeleteVolume(req *cnstypes.CnsDeleteVolume) soap.HasFault {
+	ref := m.tasks.start("CnsDeleteVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
+		if fault, msg := exactlyOne("CnsDeleteVolume", len(req.VolumeIds)); fault != nil {
+			return nil, fault, msg
+		}
+		if fault, msg := m.faults.take("CnsDeleteVolume"); fault != nil {
+			return nil, fault, msg
+		}
+		id := req.VolumeIds[0].Id
+		return batch(m.deleteOne(id, req.DeleteDisk)), nil, ""
+	})
+	return &cnsmethods.CnsDeleteVolumeBody{Res: &cnstypes.CnsDeleteVolumeResponse{Returnval: ref}}
+}
+
+func (m *CnsVolumeManager) deleteOne(id string, deleteDisk bool) *cnstypes.CnsVolumeOperationResult {
+	v, ok := m.volumes[id]
+	if !ok {
+		return opResult(id, notFound(id), fmt.Sprintf("CNS has no volume %s", id))
+	}
+	if a, attached := m.attachments[id]; attached {
+		// vCenter refuses to delete a disk that a VM uses.
+		return opResult(id, &vim25types.ResourceInUse{Type: "VirtualMachine", Name: a.vm.Value}, fmt.Sprintf("volume %s is attached to %s", id, a.vm.Value))
+	}
+	if deleteDisk {
+		if fault := deleteDiskOf(v); fault != nil {
+			return opResult(id, fault, "deleting the volume's disk failed")
+		}
+	}
+	delete(m.volumes, id)
+	return opResult(id, nil, "")
+}
+
+func (m *CnsVolumeManager) CnsExtendVolume(req *cnstypes.CnsExtendVolume) soap.HasFault {
+	ref := m.tasks.start("CnsExtendVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
+		if fault, msg := exactlyOne("CnsExtendVolume", len(req.ExtendSpecs)); fault != nil {
+			return nil, fault, msg
+		}
+		if fault, msg := m.faults.take("CnsExtendVolume"); fault != nil {
+			return nil, fault, msg
+		}
+		return batch(m.extendOne(req.ExtendSpecs[0])), nil, ""
+	})
+	return &cnsmethods.CnsExtendVolumeBody{Res: &cnstypes.CnsExtendVolumeResponse{Returnval: ref}}
+}
+
+func (m *CnsVolumeManager) extendOne(spec cnstypes.CnsVolumeExtendSpec) *cnstypes.CnsVolumeOperationResult {
+	id := spec.VolumeId.Id
+	v, ok := m.volumes[id]
+	if !ok {
+		return opResult(id, notFound(id), fmt.Sprintf("CNS has no volume %s", id))
+	}
+	details := v.info.BackingObjectDetails.(*cnstypes.CnsBlockBackingDetails)
+	if spec.CapacityInMb < details.CapacityInMb {
+		return opResult(id, &vim25types.InvalidArgument{InvalidProperty: "capacityInMb"},
+			fmt.Sprintf("volume %s has %d MB; shrinking to %d MB is not supported", id, details.CapacityInMb, spec.CapacityInMb))
+	}
+	details.CapacityInMb = spec.CapacityInMb
+	if a, attached := m.attachments[id]; attached {
+		resizeDevice(a, spec.CapacityInMb)
+	}
+	return opResult(id, nil, "")
+}
+
+func (m *CnsVolumeManager) CnsUpdateVolumeMetadata(req *cnstypes.CnsUpdateVolumeMetadata) soap.HasFault {
+	ref := m.tasks.start("CnsUpdateVolumeMetadata", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
+		if len(req.UpdateSpecs) == 0 {
+			return nil, &vim25types.InvalidArgument{InvalidProperty: "updateSpecs"}, "no update spec given"
+		}
+		if fault, msg := m.faults.take("CnsUpdateVolumeMetadata"); fault != nil {
+			return nil, fault, msg
+		}
+		out := &cnstypes.CnsVolumeOperationBatchResult{}
+		for _, spec := range req.UpdateSpecs {
+			out.VolumeResults = append(out.VolumeResults, m.updateOne(spec))
+		}
+		return out, nil, ""
+	})
+	return &cnsmethods.CnsUpdateVolumeBody{Res: &cnstypes.CnsUpdateVolumeMetadataResponse{Returnval: ref}}
+}
+
+// updateOne merges entity metadata as vCenter does: an entity marked delete
+// is removed, any other replaces the entity with the same identity.
+func (m *CnsVolumeManager) updateOne(spec cnstypes.CnsVolumeMetadataUpdateSpec) *cnstypes.CnsVolumeOperationResult {
+	id := spec.VolumeId.Id
+	v, ok := m.volumes[id]
+	if !ok {
+		return opResult(id, notFound(id), fmt.Sprintf("CNS has no volume %s", id))
+	}
+	md := &v.info.Metadata
+	if spec.Metadata.ContainerCluster.ClusterId != "" {
+		md.ContainerCluster = spec.Metadata.ContainerCluster
+	}
+	for _, e := range spec.Metadata.EntityMetadata {
+		key := entityKey(e)
+		kept := md.EntityMetadata[:0]
+		for _, old := range md.EntityMetadata {
+			if entityKey(old) != key {
+				kept = append(kept, old)
+			}
+		}
+		md.EntityMetadata = kept
+		if !e.GetCnsEntityMetadata().Delete {
+			md.EntityMetadata = append(md.EntityMetadata, e)
+		}
+	}
+	return opResult(id, nil, "")
+}
+
+func entityKey(e cnstypes.BaseCnsEntityMetadata) string {
+	base := e.GetCnsEntityMetadata()
+	if k, ok := e.(*cnstypes.CnsKubernetesEntityMetadata); ok {
+		return k.EntityType + "/" + k.Namespace + "/" + base.EntityName + "@" + base.ClusterID
+	}
+	return "/" + base.EntityName + "@" + base.ClusterID
+}
+
+func batch(r cnstypes.BaseCnsVolumeOperationResult) *cnstypes.CnsVolumeOperationBatchResult {
+	return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{r}}
+}
+
+func vsom() *simulator.VcenterVStorageObjectManager {
+	content := simulator.Map.Get(vim25types.ManagedObjectReference{Type: "ServiceInstance", Value: "ServiceInstance"}).(*simulator.ServiceInstance).Content
+	return simulator.Map.Get(*content.VStorageObjectManager).(*simulator.VcenterVStorageObjectManager)
+}
+
+// createDisk makes the volume's first-class disk on ds.
+func createDisk(name string, capacityMb int64, ds *simulator.Datastore) (*vim25types.VStorageObject, vim25types.BaseMethodFault) {
+	mgr := vsom()
+	var body soap.HasFault
+	simulator.Map.WithLock(mgr, func() {
+		body = mgr.CreateDiskTask(&vim25types.CreateDisk_Task{
+			This: mgr.Self,
+			Spec: vim25types.VslmCreateSpec{
+				Name:         name,
+				CapacityInMB: capacityMb,
+				BackingSpec: &vim25types.VslmCreateSpecDiskFileBackingSpec{
+					VslmCreateSpecBackingSpec: vim25types.VslmCreateSpecBackingSpec{Datastore: ds.Self},
+					ProvisioningType:          string(vim25types.BaseConfigInfoDiskFileBackingInfoProvisioningTypeThin),
+				},
+			},
+		})
+	})
+	task := simulator.Map.Get(body.(*methods.CreateDisk_TaskBody).Res.Returnval).(*simulator.Task)
+	if task.Info.Error != nil {
+		return nil, task.Info.Error.Fault
+	}
+	return task.Info.Result.(*vim25types.VStorageObject), nil
+}
+
+func deleteDiskOf(v *cnsVolume) vim25types.BaseMethodFault {
+	mgr := vsom()
+	var body soap.HasFault
+	simulator.Map.WithLock(mgr, func() {
+		body = mgr.DeleteVStorageObjectTask(&vim25types.DeleteVStorageObject_Task{This: mgr.Self, Id: vim25types.ID{Id: v.info.VolumeId.Id}, Datastore: v.datastore})
+	})
+	task := simulator.Map.Get(body.(*methods.DeleteVStorageObject_TaskBody).Res.Returnval).(*simulator.Task)
+	if task.Info.Error != nil {
+		if _, gone := task.Info.Error.Fault.(*vim25types.InvalidArgument); gone {
+			return nil // the disk is already gone: nothing left to delete
+		}
+		return task.Info.Error.Fault
+	}
+	return nil
+}
+
+// findDisk looks an FCD up by id on every datastore.
+func findDisk(id string) (*vim25types.VStorageObject, *simulator.Datastore) {
+	mgr := vsom()
+	for _, e := range simulator.Map.All("Datastore") {
+		ds := e.(*simulator.Datastore)
+		var body soap.HasFault
+		simulator.Map.WithLock(mgr, func() {
+			body = mgr.RetrieveVStorageObject(internalContext(), &vim25types.RetrieveVStorageObject{This: mgr.Self, Id: vim25types.ID{Id: id}, Datastore: ds.Self})
+		})
+		if res, ok := body.(*methods.RetrieveVStorageObjectBody); ok && res.Res != nil {
+			obj := res.Res.Returnval
+			return &obj, ds
+		}
+	}
+	return nil, nil
+}
