@@ -1,12 +1,12 @@
 /**
  * Driver overhead against its floor, in the same run: the floor is the same
  * create made directly by a minimal client through the vsphere layer (one
- * CnsCreateVolume plus the task-result read), the driver path is CreateVolume
- * over the gRPC socket. Floor and driver batches alternate round by round
- * (order flipped every round) and every round deletes what it created, so
- * both sides see the same CNS volume count and the same machine load; the
- * simulator's name query returns every volume, so its cost grows with the
- * count and unpaired runs would not compare.
+ * CnsCreateVolume, then its task waited for the way the driver waits: the
+ * shared WaitForUpdatesEx loop), the driver path is CreateVolume over the
+ * gRPC socket (validation, the name lookup, placement, the same CNS call).
+ * Floor and driver batches alternate round by round (order flipped every
+ * round) and every round deletes what it created, so both sides see the same
+ * CNS volume count and the same machine load.
  */
 import type { World } from '../harness/world.js';
 import type { VsphereClient } from '../vsphere/api.js';
@@ -31,12 +31,12 @@ export interface OverheadFigures {
     creates: number;
     floorP50Ms: number;
     driverP50Ms: number;
-    /** driver p50 − floor p50 (target ≤ 2 ms). */
+    /** driver p50 − floor p50 (target ≤ 2 ms, issue 11). */
     addedMsPerOp: number;
     floorRequestsPerOp: number;
     driverRequestsPerOp: number;
     driverByMethod: Record<string, number>;
-    /** Controller process CPU per CreateVolume (target ≤ 1 ms). */
+    /** Controller process CPU per CreateVolume (target ≤ 2 ms, issue 11). */
     controllerCpuMsPerOp: number;
     /** CPU of this (benchmark) process per floor create: the vsphere layer's own cost, for comparison. */
     floorClientCpuMsPerOp: number;

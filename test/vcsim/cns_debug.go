@@ -62,9 +62,9 @@ func (m *CnsVolumeManager) serveDebug(w http.ResponseWriter, req *http.Request) 
 	q := req.URL.Query()
 	switch req.URL.Path {
 	case "/debug/cns/volumes":
-		m.Lock()
+		m.mu.RLock()
 		out, _ := json.Marshal(map[string]int{"volumes": len(m.volumes), "attached": len(m.attachments)})
-		m.Unlock()
+		m.mu.RUnlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(out)
 	case "/debug/cns/timing":

@@ -2,10 +2,11 @@
 // we no longer import) so the simulator follows vCenter's rules; each rule
 // and its source is listed in docs/vsphere-client.md ("Simulator rules").
 //
-// State lives here, guarded by the embedded mutex. The simulator's request
-// dispatch locks a handler that implements sync.Locker, so every SOAP method
-// below already runs under m's lock; task bodies run later on their own
-// goroutine and take the lock themselves.
+// State lives here, guarded by mu: task bodies (the only writers) hold it
+// for writing, queries for reading, so queries run in parallel as on vCenter.
+// The simulator's dispatch would serialize every method of a handler on one
+// mutex; Lock/Unlock below opt out of that (the methods that answer with a
+// task touch no state, and the rest take mu themselves).
 package main
 
 import (
@@ -26,6 +27,10 @@ type cnsVolume struct {
 	datastore vim25types.ManagedObjectReference
 	diskPath  string // "[ds] fcd/<id>.vmdk"
 	seq       int64  // creation order: the query cursor's stable order
+	// registered: an FCD of the simulator's VcenterVStorageObjectManager
+	// adopted by CNS (static provisioning), deleted through that catalog.
+	registered bool
+	gone       bool // deleted; still in CnsVolumeManager.ordered until it is compacted
 }
 
 // attachment is where a volume is attached: the VM and the disk device CNS added.
@@ -36,15 +41,23 @@ type attachment struct {
 }
 
 type CnsVolumeManager struct {
-	sync.Mutex
 	vim25types.ManagedObjectReference
 
+	mu          sync.RWMutex
 	volumes     map[string]*cnsVolume
+	byName      map[string]map[string]*cnsVolume // name → id → volume: name queries are lookups, not scans
+	ordered     []*cnsVolume                     // creation order (deleted ones dropped lazily): the cursor's order
+	removed     int                              // deleted volumes still in ordered
 	attachments map[string]attachment
 	nextSeq     int64
 	tasks       *taskRunner
 	faults      *faultInjector
 }
+
+// Lock and Unlock make m a sync.Locker the simulator's dispatch uses instead
+// of its own per-object mutex: no-ops, so requests are not serialized (see mu).
+func (m *CnsVolumeManager) Lock()   {}
+func (m *CnsVolumeManager) Unlock() {}
 
 // cnsOptions are the simulator's knobs for CNS behaviour.
 type cnsOptions struct {
@@ -56,10 +69,11 @@ func newCnsManager(opts cnsOptions) *CnsVolumeManager {
 	m := &CnsVolumeManager{
 		ManagedObjectReference: cns.CnsVolumeManagerInstance,
 		volumes:                map[string]*cnsVolume{},
+		byName:                 map[string]map[string]*cnsVolume{},
 		attachments:            map[string]attachment{},
 		faults:                 newFaultInjector(),
 	}
-	m.tasks = &taskRunner{owner: m, lock: &m.Mutex}
+	m.tasks = &taskRunner{owner: m, lock: &m.mu}
 	m.tasks.setTiming(opts.queueDelay, opts.runTime)
 	return m
 }
@@ -78,14 +92,52 @@ func registerCns(m *CnsVolumeManager) {
 	})
 }
 
-// sortedVolumes returns the volumes in creation order (the cursor's order).
-func (m *CnsVolumeManager) sortedVolumes() []*cnsVolume {
-	out := make([]*cnsVolume, 0, len(m.volumes))
-	for _, v := range m.volumes {
-		out = append(out, v)
+// add and remove keep the indexes; callers hold mu for writing.
+func (m *CnsVolumeManager) add(v *cnsVolume) {
+	id := v.info.VolumeId.Id
+	m.volumes[id] = v
+	if m.byName[v.info.Name] == nil {
+		m.byName[v.info.Name] = map[string]*cnsVolume{}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
-	return out
+	m.byName[v.info.Name][id] = v
+	m.ordered = append(m.ordered, v)
+}
+
+func (m *CnsVolumeManager) remove(v *cnsVolume) {
+	id := v.info.VolumeId.Id
+	delete(m.volumes, id)
+	if named := m.byName[v.info.Name]; named != nil {
+		delete(named, id)
+		if len(named) == 0 {
+			delete(m.byName, v.info.Name)
+		}
+	}
+	v.gone = true
+	m.removed++
+	if m.removed > len(m.ordered)/2 {
+		kept := m.ordered[:0]
+		for _, o := range m.ordered {
+			if !o.gone {
+				kept = append(kept, o)
+			}
+		}
+		m.ordered, m.removed = kept, 0
+	}
+}
+
+// inOrder returns the given volumes (all when nil) in creation order, the cursor's order.
+func (m *CnsVolumeManager) inOrder(subset []*cnsVolume) []*cnsVolume {
+	if subset == nil {
+		out := make([]*cnsVolume, 0, len(m.volumes))
+		for _, v := range m.ordered {
+			if !v.gone {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	sort.Slice(subset, func(i, j int) bool { return subset[i].seq < subset[j].seq })
+	return subset
 }
 
 func localizedFault(fault vim25types.BaseMethodFault, message string) *vim25types.LocalizedMethodFault {

@@ -21,6 +21,8 @@ const (
 )
 
 func (m *CnsVolumeManager) CnsQueryVolume(req *cnstypes.CnsQueryVolume) soap.HasFault {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	matched := m.matching(&req.Filter)
 	offset, limit := int64(0), int64(defaultQueryLimit)
 	if c := req.Filter.Cursor; c != nil {
@@ -55,6 +57,8 @@ func (m *CnsVolumeManager) CnsQueryVolume(req *cnstypes.CnsQueryVolume) soap.Has
 
 // CnsQueryAllVolume answers every match in one reply (no cursor), as vCenter does.
 func (m *CnsVolumeManager) CnsQueryAllVolume(req *cnstypes.CnsQueryAllVolume) soap.HasFault {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	matched := m.matching(&req.Filter)
 	out := make([]cnstypes.CnsVolume, 0, len(matched))
 	for _, v := range matched {
@@ -67,14 +71,32 @@ func (m *CnsVolumeManager) CnsQueryAllVolume(req *cnstypes.CnsQueryAllVolume) so
 	}}}
 }
 
-// matching applies the filter; an empty list in a field means "any".
+// matching applies the filter; an empty list in a field means "any". Volume
+// ids and names narrow through the indexes first; the rest is checked per volume.
 func (m *CnsVolumeManager) matching(f *cnstypes.CnsQueryFilter) []*cnsVolume {
 	ids := set(len(f.VolumeIds), func(i int) string { return f.VolumeIds[i].Id })
 	names := set(len(f.Names), func(i int) string { return f.Names[i] })
 	clusters := set(len(f.ContainerClusterIds), func(i int) string { return f.ContainerClusterIds[i] })
 	datastores := set(len(f.Datastores), func(i int) string { return f.Datastores[i].Value })
+	var candidates []*cnsVolume
+	switch {
+	case len(f.VolumeIds) > 0:
+		candidates = []*cnsVolume{}
+		for id := range ids {
+			if v, ok := m.volumes[id]; ok {
+				candidates = append(candidates, v)
+			}
+		}
+	case len(f.Names) > 0:
+		candidates = []*cnsVolume{}
+		for name := range names {
+			for _, v := range m.byName[name] {
+				candidates = append(candidates, v)
+			}
+		}
+	}
 	var out []*cnsVolume
-	for _, v := range m.sortedVolumes() {
+	for _, v := range m.inOrder(candidates) {
 		switch {
 		case ids != nil && !ids[v.info.VolumeId.Id]:
 		case names != nil && !names[v.info.Name]:

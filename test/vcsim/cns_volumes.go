@@ -1,11 +1,17 @@
 // CnsCreateVolume, CnsDeleteVolume, CnsExtendVolume, CnsUpdateVolumeMetadata.
-// Volumes are first-class disks made through the simulator's own
-// VcenterVStorageObjectManager, so a volume has a real .vmdk under
-// [ds] fcd/ and an FCD id (= the CNS volume id) that other APIs know.
+// A volume is a first-class disk: a real .vmdk file under [ds] fcd/<id>.vmdk
+// whose id is the CNS volume id. CNS makes it itself (no separate vim25 task
+// per volume, which would double the task traffic every property collector
+// sees); an FCD made through the simulator's VcenterVStorageObjectManager
+// (vim25 CreateDisk_Task) can be registered into CNS (static provisioning).
 package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/uuid"
 
 	cnsmethods "github.com/vmware/govmomi/cns/methods"
 	cnstypes "github.com/vmware/govmomi/cns/types"
@@ -67,11 +73,11 @@ func (m *CnsVolumeManager) createOne(spec *cnstypes.CnsVolumeCreateSpec) *cnstyp
 			ds = d
 		}
 	}
-	fcd, fault := createDisk(spec.Name, block.CapacityInMb, ds)
+	id, path, fault := createDiskFile(ds)
 	if fault != nil {
 		return failed(fault, "creating the volume's disk failed")
 	}
-	v := m.record(spec, fcd, ds, block.CapacityInMb)
+	v := m.record(spec, id, path, ds, block.CapacityInMb)
 	return &cnstypes.CnsVolumeCreateResult{
 		Name:                     spec.Name,
 		CnsVolumeOperationResult: cnstypes.CnsVolumeOperationResult{VolumeId: v.info.VolumeId},
@@ -93,16 +99,16 @@ func (m *CnsVolumeManager) registerExisting(spec *cnstypes.CnsVolumeCreateSpec, 
 	if fcd == nil {
 		return &cnstypes.CnsVolumeCreateResult{Name: spec.Name, CnsVolumeOperationResult: *opResult("", &vim25types.NotFound{}, fmt.Sprintf("no first-class disk %s", id))}
 	}
-	v := m.record(spec, fcd, ds, fcd.Config.CapacityInMB)
+	path := ""
+	if backing, ok := fcd.Config.Backing.(*vim25types.BaseConfigInfoDiskFileBackingInfo); ok {
+		path = backing.FilePath
+	}
+	v := m.record(spec, id, path, ds, fcd.Config.CapacityInMB)
+	v.registered = true
 	return &cnstypes.CnsVolumeCreateResult{Name: spec.Name, CnsVolumeOperationResult: cnstypes.CnsVolumeOperationResult{VolumeId: v.info.VolumeId}}
 }
 
-func (m *CnsVolumeManager) record(spec *cnstypes.CnsVolumeCreateSpec, fcd *vim25types.VStorageObject, ds *simulator.Datastore, capacityMb int64) *cnsVolume {
-	backing, _ := fcd.Config.Backing.(*vim25types.BaseConfigInfoDiskFileBackingInfo)
-	path := ""
-	if backing != nil {
-		path = backing.FilePath
-	}
+func (m *CnsVolumeManager) record(spec *cnstypes.CnsVolumeCreateSpec, id, path string, ds *simulator.Datastore, capacityMb int64) *cnsVolume {
 	policyID := ""
 	for _, p := range spec.Profile {
 		if d, ok := p.(*vim25types.VirtualMachineDefinedProfileSpec); ok {
@@ -115,14 +121,14 @@ func (m *CnsVolumeManager) record(spec *cnstypes.CnsVolumeCreateSpec, fcd *vim25
 		diskPath:  path,
 		seq:       m.nextSeq,
 		info: cnstypes.CnsVolume{
-			VolumeId:     cnstypes.CnsVolumeId{Id: fcd.Config.Id.Id},
+			VolumeId:     cnstypes.CnsVolumeId{Id: id},
 			DatastoreUrl: ds.Info.GetDatastoreInfo().Url,
 			Name:         spec.Name,
 			VolumeType:   spec.VolumeType,
 			Metadata:     spec.Metadata,
 			BackingObjectDetails: &cnstypes.CnsBlockBackingDetails{
 				CnsBackingObjectDetails: cnstypes.CnsBackingObjectDetails{CapacityInMb: capacityMb},
-				BackingDiskId:           fcd.Config.Id.Id,
+				BackingDiskId:           id,
 				BackingDiskUrlPath:      path,
 			},
 			StoragePolicyId:              policyID,
@@ -131,7 +137,7 @@ func (m *CnsVolumeManager) record(spec *cnstypes.CnsVolumeCreateSpec, fcd *vim25
 			HealthStatus:                 string(pbmtypes.PbmHealthStatusForEntityGreen),
 		},
 	}
-	m.volumes[v.info.VolumeId.Id] = v
+	m.add(v)
 	return v
 }
 
@@ -163,7 +169,7 @@ func (m *CnsVolumeManager) deleteOne(id string, deleteDisk bool) *cnstypes.CnsVo
 			return opResult(id, fault, "deleting the volume's disk failed")
 		}
 	}
-	delete(m.volumes, id)
+	m.remove(v)
 	return opResult(id, nil, "")
 }
 
@@ -260,31 +266,32 @@ func vsom() *simulator.VcenterVStorageObjectManager {
 	return simulator.Map.Get(*content.VStorageObjectManager).(*simulator.VcenterVStorageObjectManager)
 }
 
-// createDisk makes the volume's first-class disk on ds.
-func createDisk(name string, capacityMb int64, ds *simulator.Datastore) (*vim25types.VStorageObject, vim25types.BaseMethodFault) {
-	mgr := vsom()
-	var body soap.HasFault
-	simulator.Map.WithLock(mgr, func() {
-		body = mgr.CreateDiskTask(&vim25types.CreateDisk_Task{
-			This: mgr.Self,
-			Spec: vim25types.VslmCreateSpec{
-				Name:         name,
-				CapacityInMB: capacityMb,
-				BackingSpec: &vim25types.VslmCreateSpecDiskFileBackingSpec{
-					VslmCreateSpecBackingSpec: vim25types.VslmCreateSpecBackingSpec{Datastore: ds.Self},
-					ProvisioningType:          string(vim25types.BaseConfigInfoDiskFileBackingInfoProvisioningTypeThin),
-				},
-			},
-		})
-	})
-	task := simulator.Map.Get(body.(*methods.CreateDisk_TaskBody).Res.Returnval).(*simulator.Task)
-	if task.Info.Error != nil {
-		return nil, task.Info.Error.Fault
+// createDiskFile makes the volume's disk file, [ds] fcd/<id>.vmdk, in the
+// datastore's directory, as the simulator keeps every datastore on disk.
+func createDiskFile(ds *simulator.Datastore) (string, string, vim25types.BaseMethodFault) {
+	id := uuid.New().String()
+	dir := filepath.Join(ds.Info.GetDatastoreInfo().Url, "fcd")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", "", &vim25types.CannotCreateFile{FileFault: vim25types.FileFault{File: dir}}
 	}
-	return task.Info.Result.(*vim25types.VStorageObject), nil
+	f, err := os.Create(filepath.Join(dir, id+".vmdk"))
+	if err != nil {
+		return "", "", &vim25types.CannotCreateFile{FileFault: vim25types.FileFault{File: id + ".vmdk"}}
+	}
+	_ = f.Close()
+	return id, fmt.Sprintf("[%s] fcd/%s.vmdk", ds.Name, id), nil
 }
 
+// deleteDiskOf removes the volume's disk: through the FCD catalog for a
+// registered FCD, else its file.
 func deleteDiskOf(v *cnsVolume) vim25types.BaseMethodFault {
+	if !v.registered {
+		ds, ok := vimObject(v.datastore).(*simulator.Datastore)
+		if ok {
+			_ = os.Remove(filepath.Join(ds.Info.GetDatastoreInfo().Url, "fcd", v.info.VolumeId.Id+".vmdk"))
+		}
+		return nil
+	}
 	mgr := vsom()
 	var body soap.HasFault
 	simulator.Map.WithLock(mgr, func() {

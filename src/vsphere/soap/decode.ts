@@ -45,6 +45,8 @@ const parser = new XMLParser({
   trimValues: false,
   processEntities: false,
   ignoreDeclaration: true,
+  // Hand callbacks the path matcher instead of a path string built for every tag (ours ignore the path).
+  jPath: false,
   transformTagName: (name: string) => name.slice(name.indexOf(':') + 1),
   // fast-xml-parser passes the attribute name with its '@' prefix already applied.
   transformAttributeName: (name: string) => (/^@?[^:@]+:type$/.test(name) ? '@xsiType' : name),
