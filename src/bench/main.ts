@@ -24,6 +24,10 @@ import { initClockTicks, rssMiB } from './proc.js';
 import { formatTable, type BenchResults } from './report.js';
 import { median, round2 } from './stats.js';
 
+/** The simulator's default CNS task timing (test/vcsim: -cns-queue-delay, -cns-run-time), and vCenter-like times. */
+const DEFAULT_TASKS = { queueMs: 2, runMs: 3 } as const;
+const SLOW_TASKS = { queueMs: 20, runMs: 100 } as const;
+
 const progress = (line: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const load = (): number[] => loadavg().map(round2);
 
@@ -67,6 +71,16 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
 
   progress(`driver overhead: ${opts.overhead.rounds} paired rounds`);
   const overhead = await driverOverhead(world, floor, ctl, opts.overhead);
+  // The same comparison with CNS tasks that take as long as vCenter's (tens of ms queued, ~100 ms running):
+  // with the simulator's few-ms tasks both sides are bound by their own CPU, with these by vCenter.
+  progress(`driver overhead with vCenter-like task times (${SLOW_TASKS.queueMs} ms queued, ${SLOW_TASKS.runMs} ms running): ${opts.overhead.rounds} paired rounds`);
+  await world.sim.setCnsTiming(SLOW_TASKS.queueMs, SLOW_TASKS.runMs);
+  let overheadSlowTasks: OverheadFigures;
+  try {
+    overheadSlowTasks = await driverOverhead(world, floor, ctl, opts.overhead);
+  } finally {
+    await world.sim.setCnsTiming(DEFAULT_TASKS.queueMs, DEFAULT_TASKS.runMs);
+  }
 
   const throughput = [];
   // RSS after each block: a leak climbs block after block, a heap that found its size levels off.
@@ -125,6 +139,7 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
     throughput,
     overhead,
     overheadUnbatched: overheadUnbatched!,
+    overheadSlowTasks: { ...SLOW_TASKS, figures: overheadSlowTasks },
     storm,
     cpi,
     memory: {

@@ -18,6 +18,8 @@ export interface BenchResults {
   overhead: OverheadFigures;
   /** The same rounds against a controller with VSPHERE_CSI_BATCHING=false. */
   overheadUnbatched: OverheadFigures;
+  /** The same rounds with CNS tasks as slow as vCenter's (queued/running ms). */
+  overheadSlowTasks: { queueMs: number; runMs: number; figures: OverheadFigures };
   storm: StormFigures[];
   cpi: CpiFigures[];
   memory: {
@@ -50,6 +52,8 @@ export function formatTable(r: BenchResults): string {
   out.push(`  controller CPU per CreateVolume: ${f1(o.c1.controllerCpuMsPerOp)} ms at concurrency 1 (target ≤ 2: ${met(o.c1.controllerCpuMsPerOp <= 2)}), ${f1(o.c32.controllerCpuMsPerOp)} ms at 32 (${met(o.c32.controllerCpuMsPerOp <= 2)}); the floor client's own CPU: ${f1(o.c1.floorClientCpuMsPerOp)} ms per create`);
   out.push(`  concurrency 32: floor ${f1(o.c32.floorOpsPerSec)} ops/s, driver ${f1(o.c32.driverOpsPerSec)} ops/s → ratio ${f1(o.c32.ratio)} (target ≥ 0.8: ${met(o.c32.ratio >= 0.8)}; rounds ${o.c32.roundRatios.join(' ')}; ${o.c32.driverCnsCreateCalls} CnsCreateVolume calls for ${o.c32.creates} creates)`);
   out.push(`  failed calls: 0 (any failed call stops the benchmark)`);
+  const w = r.overheadSlowTasks;
+  out.push(`  tasks as slow as vCenter's (${w.queueMs} ms queued, ${w.runMs} ms running): concurrency 1 floor p50 ${f1(w.figures.c1.floorP50Ms)} ms, driver ${f1(w.figures.c1.driverP50Ms)} ms (added ${f1(w.figures.c1.addedMsPerOp)}); concurrency 32 ratio ${f1(w.figures.c32.ratio)} (${met(w.figures.c32.ratio >= 0.8)}; floor ${f1(w.figures.c32.floorOpsPerSec)}, driver ${f1(w.figures.c32.driverOpsPerSec)} ops/s), CPU ${f1(w.figures.c32.controllerCpuMsPerOp)} ms/create at 32`);
   const u = r.overheadUnbatched;
   out.push(`  batching off, same rounds: concurrency 1 added ${f1(u.c1.addedMsPerOp)} ms/op (floor ${f1(u.c1.floorP50Ms)}, driver ${f1(u.c1.driverP50Ms)}), CPU ${f1(u.c1.controllerCpuMsPerOp)} ms/create; concurrency 32 ratio ${f1(u.c32.ratio)} (rounds ${u.c32.roundRatios.join(' ')}), CPU ${f1(u.c32.controllerCpuMsPerOp)} ms/create`);
   out.push('');

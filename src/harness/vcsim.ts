@@ -40,6 +40,8 @@ export interface RequestCounts {
   total: number;
   /** Keys: "<path> <SOAP method>" for SOAP, "<HTTP method> <path>" for REST. */
   byMethod: Record<string, number>;
+  /** Response bytes, by the same keys. */
+  bytesByMethod: Record<string, number>;
 }
 
 export interface Vcsim {

@@ -27,18 +27,8 @@ import (
 const scsiControllersPerVm = 4
 
 func (m *CnsVolumeManager) CnsAttachVolume(req *cnstypes.CnsAttachVolume) soap.HasFault {
-	ref := m.tasks.start("CnsAttachVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
-		if len(req.AttachSpecs) == 0 {
-			return nil, &vim25types.InvalidArgument{InvalidProperty: "attachSpecs"}, "no attach spec given"
-		}
-		if fault, msg := m.faults.take("CnsAttachVolume"); fault != nil {
-			return nil, fault, msg
-		}
-		out := &cnstypes.CnsVolumeOperationBatchResult{}
-		for _, spec := range req.AttachSpecs {
-			out.VolumeResults = append(out.VolumeResults, m.attachOne(spec))
-		}
-		return out, nil, ""
+	ref := m.manySpecTask("CnsAttachVolume", "attachSpecs", len(req.AttachSpecs), func(i int) cnstypes.BaseCnsVolumeOperationResult {
+		return m.attachOne(req.AttachSpecs[i])
 	})
 	return &cnsmethods.CnsAttachVolumeBody{Res: &cnstypes.CnsAttachVolumeResponse{Returnval: ref}}
 }
@@ -71,18 +61,8 @@ func (m *CnsVolumeManager) attachOne(spec cnstypes.CnsVolumeAttachDetachSpec) cn
 }
 
 func (m *CnsVolumeManager) CnsDetachVolume(req *cnstypes.CnsDetachVolume) soap.HasFault {
-	ref := m.tasks.start("CnsDetachVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
-		if len(req.DetachSpecs) == 0 {
-			return nil, &vim25types.InvalidArgument{InvalidProperty: "detachSpecs"}, "no detach spec given"
-		}
-		if fault, msg := m.faults.take("CnsDetachVolume"); fault != nil {
-			return nil, fault, msg
-		}
-		out := &cnstypes.CnsVolumeOperationBatchResult{}
-		for _, spec := range req.DetachSpecs {
-			out.VolumeResults = append(out.VolumeResults, m.detachOne(spec))
-		}
-		return out, nil, ""
+	ref := m.manySpecTask("CnsDetachVolume", "detachSpecs", len(req.DetachSpecs), func(i int) cnstypes.BaseCnsVolumeOperationResult {
+		return m.detachOne(req.DetachSpecs[i])
 	})
 	return &cnsmethods.CnsDetachVolumeBody{Res: &cnstypes.CnsDetachVolumeResponse{Returnval: ref}}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	cnstypes "github.com/vmware/govmomi/cns/types"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	vim25types "github.com/vmware/govmomi/vim25/types"
@@ -94,4 +95,37 @@ func exactlyOne(method string, n int) (vim25types.BaseMethodFault, string) {
 	}
 	return &vim25types.InvalidArgument{InvalidProperty: "InputSpec"},
 		fmt.Sprintf("%s takes exactly one spec per call; %d were given", method, n)
+}
+
+// oneSpecTask starts a task for create, delete or extend: exactly one spec
+// (vCenter's rule), then any injected fault, then the one item's result.
+func (m *CnsVolumeManager) oneSpecTask(method string, n int, one func() cnstypes.BaseCnsVolumeOperationResult) vim25types.ManagedObjectReference {
+	return m.tasks.start(method, func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
+		if fault, msg := exactlyOne(method, n); fault != nil {
+			return nil, fault, msg
+		}
+		if fault, msg := m.faults.take(method); fault != nil {
+			return nil, fault, msg
+		}
+		return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{one()}}, nil, ""
+	})
+}
+
+// manySpecTask starts a task for attach, detach or metadata updates: at
+// least one spec (field names the request's list), any injected fault, then
+// a result per spec, each with its own fault.
+func (m *CnsVolumeManager) manySpecTask(method, field string, n int, each func(i int) cnstypes.BaseCnsVolumeOperationResult) vim25types.ManagedObjectReference {
+	return m.tasks.start(method, func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
+		if n == 0 {
+			return nil, &vim25types.InvalidArgument{InvalidProperty: field}, "no " + field + " given"
+		}
+		if fault, msg := m.faults.take(method); fault != nil {
+			return nil, fault, msg
+		}
+		out := &cnstypes.CnsVolumeOperationBatchResult{}
+		for i := 0; i < n; i++ {
+			out.VolumeResults = append(out.VolumeResults, each(i))
+		}
+		return out, nil, ""
+	})
 }

@@ -25,15 +25,8 @@ import (
 const maxVolumeNameBytes = 80 // vSAN Management API, CnsVolumeCreateSpec.name
 
 func (m *CnsVolumeManager) CnsCreateVolume(req *cnstypes.CnsCreateVolume) soap.HasFault {
-	ref := m.tasks.start("CnsCreateVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
-		if fault, msg := exactlyOne("CnsCreateVolume", len(req.CreateSpecs)); fault != nil {
-			return nil, fault, msg
-		}
-		if fault, msg := m.faults.take("CnsCreateVolume"); fault != nil {
-			return nil, fault, msg
-		}
-		result := m.createOne(&req.CreateSpecs[0])
-		return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{result}}, nil, ""
+	ref := m.oneSpecTask("CnsCreateVolume", len(req.CreateSpecs), func() cnstypes.BaseCnsVolumeOperationResult {
+		return m.createOne(&req.CreateSpecs[0])
 	})
 	return &cnsmethods.CnsCreateVolumeBody{Res: &cnstypes.CnsCreateVolumeResponse{Returnval: ref}}
 }
@@ -142,15 +135,8 @@ func (m *CnsVolumeManager) record(spec *cnstypes.CnsVolumeCreateSpec, id, path s
 }
 
 func (m *CnsVolumeManager) CnsDeleteVolume(req *cnstypes.CnsDeleteVolume) soap.HasFault {
-	ref := m.tasks.start("CnsDeleteVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
-		if fault, msg := exactlyOne("CnsDeleteVolume", len(req.VolumeIds)); fault != nil {
-			return nil, fault, msg
-		}
-		if fault, msg := m.faults.take("CnsDeleteVolume"); fault != nil {
-			return nil, fault, msg
-		}
-		id := req.VolumeIds[0].Id
-		return batch(m.deleteOne(id, req.DeleteDisk)), nil, ""
+	ref := m.oneSpecTask("CnsDeleteVolume", len(req.VolumeIds), func() cnstypes.BaseCnsVolumeOperationResult {
+		return m.deleteOne(req.VolumeIds[0].Id, req.DeleteDisk)
 	})
 	return &cnsmethods.CnsDeleteVolumeBody{Res: &cnstypes.CnsDeleteVolumeResponse{Returnval: ref}}
 }
@@ -174,14 +160,8 @@ func (m *CnsVolumeManager) deleteOne(id string, deleteDisk bool) *cnstypes.CnsVo
 }
 
 func (m *CnsVolumeManager) CnsExtendVolume(req *cnstypes.CnsExtendVolume) soap.HasFault {
-	ref := m.tasks.start("CnsExtendVolume", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
-		if fault, msg := exactlyOne("CnsExtendVolume", len(req.ExtendSpecs)); fault != nil {
-			return nil, fault, msg
-		}
-		if fault, msg := m.faults.take("CnsExtendVolume"); fault != nil {
-			return nil, fault, msg
-		}
-		return batch(m.extendOne(req.ExtendSpecs[0])), nil, ""
+	ref := m.oneSpecTask("CnsExtendVolume", len(req.ExtendSpecs), func() cnstypes.BaseCnsVolumeOperationResult {
+		return m.extendOne(req.ExtendSpecs[0])
 	})
 	return &cnsmethods.CnsExtendVolumeBody{Res: &cnstypes.CnsExtendVolumeResponse{Returnval: ref}}
 }
@@ -205,18 +185,8 @@ func (m *CnsVolumeManager) extendOne(spec cnstypes.CnsVolumeExtendSpec) *cnstype
 }
 
 func (m *CnsVolumeManager) CnsUpdateVolumeMetadata(req *cnstypes.CnsUpdateVolumeMetadata) soap.HasFault {
-	ref := m.tasks.start("CnsUpdateVolumeMetadata", func() (vim25types.AnyType, vim25types.BaseMethodFault, string) {
-		if len(req.UpdateSpecs) == 0 {
-			return nil, &vim25types.InvalidArgument{InvalidProperty: "updateSpecs"}, "no update spec given"
-		}
-		if fault, msg := m.faults.take("CnsUpdateVolumeMetadata"); fault != nil {
-			return nil, fault, msg
-		}
-		out := &cnstypes.CnsVolumeOperationBatchResult{}
-		for _, spec := range req.UpdateSpecs {
-			out.VolumeResults = append(out.VolumeResults, m.updateOne(spec))
-		}
-		return out, nil, ""
+	ref := m.manySpecTask("CnsUpdateVolumeMetadata", "updateSpecs", len(req.UpdateSpecs), func(i int) cnstypes.BaseCnsVolumeOperationResult {
+		return m.updateOne(req.UpdateSpecs[i])
 	})
 	return &cnsmethods.CnsUpdateVolumeBody{Res: &cnstypes.CnsUpdateVolumeMetadataResponse{Returnval: ref}}
 }
@@ -255,10 +225,6 @@ func entityKey(e cnstypes.BaseCnsEntityMetadata) string {
 		return k.EntityType + "/" + k.Namespace + "/" + base.EntityName + "@" + base.ClusterID
 	}
 	return "/" + base.EntityName + "@" + base.ClusterID
-}
-
-func batch(r cnstypes.BaseCnsVolumeOperationResult) *cnstypes.CnsVolumeOperationBatchResult {
-	return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{r}}
 }
 
 func vsom() *simulator.VcenterVStorageObjectManager {

@@ -4,7 +4,7 @@
 // accepts connections and exits on SIGTERM/SIGINT.
 //
 // Beside the simulator it serves a small /debug/ API used by tests:
-//   GET  /debug/requests         counts of requests by SOAP method / REST path
+//   GET  /debug/requests         counts of requests (and response bytes) by SOAP method / REST path
 //   POST /debug/requests/reset   zero the counters and drop recorded bodies
 //   GET  /debug/bodies           recorded request bodies (only with -record)
 //   POST /debug/hang?on=1|0      make every non-debug request hang (fault injection)
@@ -49,6 +49,7 @@ var soapMethod = regexp.MustCompile(`<(?:[A-Za-z0-9_]+:)?Body[^>]*>\s*<(?:[A-Za-
 type recorder struct {
 	mu       sync.Mutex
 	counts   map[string]int
+	bytes    map[string]int64 // response bytes by the same keys
 	total    int
 	bodies   []string
 	record   bool
@@ -69,7 +70,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch req.URL.Path {
 	case "/debug/requests":
 		r.mu.Lock()
-		out, _ := json.Marshal(map[string]interface{}{"total": r.total, "byMethod": r.counts})
+		out, _ := json.Marshal(map[string]interface{}{"total": r.total, "byMethod": r.counts, "bytesByMethod": r.bytes})
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(out)
@@ -77,6 +78,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case "/debug/requests/reset":
 		r.mu.Lock()
 		r.counts = map[string]int{}
+		r.bytes = map[string]int64{}
 		r.total = 0
 		r.bodies = nil
 		r.mu.Unlock()
@@ -119,7 +121,29 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.hangCond.Wait()
 	}
 	r.mu.Unlock()
-	r.next.ServeHTTP(w, req)
+	counter := &countingWriter{ResponseWriter: w}
+	r.next.ServeHTTP(counter, req)
+	r.mu.Lock()
+	r.bytes[key] += counter.n
+	r.mu.Unlock()
+}
+
+// countingWriter counts the response bytes of one request (for /debug/requests "bytesByMethod").
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func main() {
@@ -184,7 +208,7 @@ func main() {
 	}
 
 	server := model.Service.NewServer()
-	rec := &recorder{counts: map[string]int{}, record: *record, next: server.Config.Handler, cns: cnsManager}
+	rec := &recorder{counts: map[string]int{}, bytes: map[string]int64{}, record: *record, next: server.Config.Handler, cns: cnsManager}
 	rec.hangCond = sync.NewCond(&rec.mu)
 	// Swapped before the URL is announced, so no request has been served yet.
 	server.Config.Handler = rec
