@@ -1,10 +1,10 @@
 /**
  * GetCapacity: the free space of the best datastore that a volume of this
- * StorageClass could be placed on in the given topology segment (policy and
- * datastoreurl applied; with datastorecluster, its best member), across
- * every vCenter with hosts in the segment. A
- * vCenter is judged by its inventory snapshot; one that is down while its
- * last snapshot has hosts in the segment fails the call (UNAVAILABLE naming
+ * StorageClass could be placed on in the given topology segment (policy,
+ * datastoreurl and datastorecluster applied: with a cluster, its best
+ * member), across every vCenter with hosts in the segment. A vCenter is
+ * judged by its inventory snapshot; one that is down while its last snapshot
+ * has hosts in the segment fails the call (UNAVAILABLE naming
  * it) rather than under-report the segment, and vCenters with no hosts
  * there are not waited on. A vCenter lacking the storage policy offers no
  * capacity; lacking it everywhere is INVALID_ARGUMENT, as with one vCenter.

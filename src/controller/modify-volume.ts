@@ -146,7 +146,6 @@ export class VolumeModifier {
       // vCenter: "AlreadyExists ... volume is already migrated to the specified destination datastore".
       if (!isFault(err, 'AlreadyExists')) throw err;
     }
-    t.vc.inventory.invalidate();
     log.info({ volumeId: volume.volumeId, vcenter: t.vc.name, datastore: ds.name }, 'CNS volume relocated');
   }
 
