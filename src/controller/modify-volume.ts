@@ -55,7 +55,11 @@ export class VolumeModifier {
   async modifyVolume(req: ControllerModifyVolumeRequest__Output, call: CallContext): Promise<ControllerModifyVolumeResponse> {
     const volumeId = requireVolumeId(req.volume_id);
     const wanted = parseMutableParameters(validateStringMap(req.mutable_parameters, FIELD));
-    if (wanted.storagePolicyName === undefined && wanted.datastoreUrl === undefined) return {};
+    if (wanted.storagePolicyName === undefined && wanted.datastoreUrl === undefined) {
+      // Nothing to change, but the spec's NOT_FOUND still holds for a volume that does not exist.
+      await this.ctx.locator.find(volumeId, call.signal);
+      return {};
+    }
     const fingerprint = JSON.stringify([wanted.storagePolicyName, wanted.datastoreUrl?.replace(/\/+$/, '')]);
     await abandonOnAbort(
       this.flights.run(volumeId, fingerprint, () => this.modifyOnce(volumeId, wanted, call.log), 'ControllerModifyVolume'),

@@ -122,6 +122,9 @@ describe('ControllerModifyVolume', () => {
     expect((await errorOf(modify(id, { storagepolicyname: 'Platinum' }))).details).toMatch(/mutable_parameters\.storagepolicyname: .*no storage policy named "Platinum"/);
     expect((await errorOf(modify(id, { datastoreurl: 'ds:///vmfs/volumes/nowhere/' }))).details).toMatch(/mutable_parameters\.datastoreurl "ds:\/\/\/vmfs\/volumes\/nowhere\/" matches no/);
     expect(await codeOf(modify('11111111-2222-3333-4444-555555555555', { storagepolicyname: 'VM Encryption Policy' }))).toBe(status.NOT_FOUND);
+    // Nothing to change is OK for a volume that exists, NOT_FOUND for one that does not.
+    await modify(id, {});
+    expect(await codeOf(modify('11111111-2222-3333-4444-555555555555', {}))).toBe(status.NOT_FOUND);
     const other = await volumeOn('mod-refusals-2', 'LocalDS_0');
     const gold = (await world.client.pbm.policyIdByName('vSAN Default Storage Policy'))!;
     await world.sim.setPolicyDatastores(gold, [byName.get('zone-a-ds')!.ref.value]);
