@@ -55,12 +55,15 @@ async function placeIn(candidate: Candidate, ask: PlacementAsk, call: CallContex
   const { vc } = candidate;
   const options = { signal: call.signal };
   const policy = ask.params.storagePolicyName ? await vc.policies.resolve(ask.params.storagePolicyName, options) : undefined;
+  const cluster = ask.params.datastoreCluster ? await vc.datastoreClusters.resolve(ask.params.datastoreCluster, options) : undefined;
   const request = {
     preferred: candidate.preferred,
     requisite: candidate.requisite,
     compatible: policy?.compatible,
     policyName: policy?.name,
     datastoreUrl: ask.params.datastoreUrl,
+    members: cluster?.members,
+    clusterName: cluster?.name,
   };
   let snapshot = await vc.inventory.get(options);
   let placement: Placement;

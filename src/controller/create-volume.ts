@@ -19,7 +19,7 @@ import type { VcenterContext } from './vcenters.js';
 import { sizeForRange, bytesToMiB, mibToBytes } from './capacity.js';
 import { checkCapabilities } from './capabilities.js';
 import { VOLUME_TYPE_BLOCK, type ControllerContext } from './context.js';
-import { parseVolumeParameters, type VolumeParameters } from './parameters.js';
+import { parseMutableParameters, parseVolumeParameters, withMutable, type VolumeParameters } from './parameters.js';
 import { accessibleSegments, sameUrl, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 import { abandonOnAbort } from './abandon.js';
@@ -55,7 +55,10 @@ export class VolumeCreator {
     checkCapabilities(req.volume_capabilities);
     const range = validateCapacityRange(req.capacity_range);
     const sizeBytes = sizeForRange(range);
-    const params = parseVolumeParameters(validateStringMap(req.parameters, 'parameters'));
+    const params = withMutable(
+      parseVolumeParameters(validateStringMap(req.parameters, 'parameters')),
+      parseMutableParameters(validateStringMap(req.mutable_parameters, 'mutable_parameters')),
+    );
     for (const warning of params.warnings) call.log.warn({ volumeName: name }, warning);
     if (req.volume_content_source) {
       throw invalidArgument('volume_content_source: creating a volume from a snapshot or another volume is not supported yet; create an empty volume');

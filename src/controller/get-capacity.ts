@@ -1,9 +1,10 @@
 /**
  * GetCapacity: the free space of the best datastore that a volume of this
- * StorageClass could be placed on in the given topology segment (policy and
- * datastoreurl applied), across every vCenter with hosts in the segment. A
- * vCenter is judged by its inventory snapshot; one that is down while its
- * last snapshot has hosts in the segment fails the call (UNAVAILABLE naming
+ * StorageClass could be placed on in the given topology segment (policy,
+ * datastoreurl and datastorecluster applied: with a cluster, its best
+ * member), across every vCenter with hosts in the segment. A vCenter is
+ * judged by its inventory snapshot; one that is down while its last snapshot
+ * has hosts in the segment fails the call (UNAVAILABLE naming
  * it) rather than under-report the segment, and vCenters with no hosts
  * there are not waited on. A vCenter lacking the storage policy offers no
  * capacity; lacking it everywhere is INVALID_ARGUMENT, as with one vCenter.
@@ -61,9 +62,16 @@ export async function getCapacity(vcenters: VcenterSet, req: GetCapacityRequest_
 /** Free bytes of the best datastore for the request in one vCenter; undefined when none fits. */
 async function bestFreeSpace(vc: VcenterContext, snapshot: Snapshot, segment: Segment | undefined, params: VolumeParameters, signal: AbortSignal): Promise<bigint | undefined> {
   const policy = params.storagePolicyName ? await vc.policies.resolve(params.storagePolicyName, { signal }) : undefined;
+  const cluster = params.datastoreCluster ? await vc.datastoreClusters.resolve(params.datastoreCluster, { signal }) : undefined;
   const hosts = segment ? hostsInSegment(snapshot, segment).map((h) => h.id) : snapshot.hosts.map((h) => h.id);
   const scope = segment ? `segment ${describeSegment(segment)}` : 'all hosts';
-  const report = candidatesFor(snapshot, hosts, scope, { compatible: policy?.compatible, policyName: policy?.name, datastoreUrl: params.datastoreUrl });
+  const report = candidatesFor(snapshot, hosts, scope, {
+    compatible: policy?.compatible,
+    policyName: policy?.name,
+    datastoreUrl: params.datastoreUrl,
+    members: cluster?.members,
+    clusterName: cluster?.name,
+  });
   return report.candidates.length > 0 ? mostFreeSpace(report.candidates).freeSpace : undefined;
 }
 

@@ -23,6 +23,8 @@ export interface PlacementDatastore {
   freeSpace: bigint;
   /** Hosts (ids) that have it mounted and accessible. */
   hosts: ReadonlySet<string>;
+  /** summary.maintenanceMode; anything but 'normal' (or unset) takes no new disks. */
+  maintenanceMode?: string;
 }
 
 export interface PlacementInventory {
@@ -38,6 +40,9 @@ export interface PlacementRequest {
   compatible?: ReadonlySet<string>;
   policyName?: string;
   datastoreUrl?: string;
+  /** Members (datastore ids) of the requested datastore cluster, named `clusterName`. */
+  members?: ReadonlySet<string>;
+  clusterName?: string;
   /** Without topology: the hosts that must all reach the datastore (hosts of the node VMs). */
   nodeHosts?: string[];
 }
@@ -84,15 +89,24 @@ export interface CandidateReport {
 }
 
 /** Datastores that every host in `hostIds` reaches, after the policy/url filters. */
-export function candidatesFor(inv: PlacementInventory, hostIds: string[], scope: string, req: Pick<PlacementRequest, 'compatible' | 'policyName' | 'datastoreUrl'>): CandidateReport {
+export function candidatesFor(
+  inv: PlacementInventory,
+  hostIds: string[],
+  scope: string,
+  req: Pick<PlacementRequest, 'compatible' | 'policyName' | 'datastoreUrl' | 'members' | 'clusterName'>,
+): CandidateReport {
   const report: CandidateReport = { scope, candidates: [], rejected: [] };
   if (hostIds.length === 0) {
     report.rejected.push(`${scope}: no ESXi host matches`);
     return report;
   }
   for (const ds of inv.datastores) {
+    // With a datastore cluster only its members are candidates at all.
+    if (req.members && !req.members.has(ds.id)) continue;
     const missing = hostIds.filter((h) => !ds.hosts.has(h));
-    if (missing.length > 0) {
+    if (inMaintenance(ds)) {
+      report.rejected.push(`${ds.name} (${ds.url}): ${ds.maintenanceMode} (datastore maintenance mode)`);
+    } else if (missing.length > 0) {
       report.rejected.push(`${ds.name} (${ds.url}): not mounted on ${missing.length} of ${hostIds.length} hosts of ${scope}`);
     } else if (req.compatible && !req.compatible.has(ds.id)) {
       report.rejected.push(`${ds.name} (${ds.url}): not compatible with storage policy "${req.policyName ?? ''}"`);
@@ -103,6 +117,11 @@ export function candidatesFor(inv: PlacementInventory, hostIds: string[], scope:
     }
   }
   return report;
+}
+
+/** A datastore entering or in maintenance mode takes no new disks (vSphere's Storage vMotion rule for a destination). */
+export function inMaintenance(ds: Pick<PlacementDatastore, 'maintenanceMode'>): boolean {
+  return ds.maintenanceMode !== undefined && ds.maintenanceMode !== 'normal';
 }
 
 /** Datastore URLs compare without trailing slashes (ds:///vmfs/volumes/x/ = ds:///vmfs/volumes/x). */
@@ -122,6 +141,9 @@ export function mostFreeSpace(candidates: PlacementDatastore[]): PlacementDatast
 export function chooseDatastore(inv: PlacementInventory, req: PlacementRequest): Placement {
   if (req.datastoreUrl !== undefined && !inv.datastores.some((ds) => sameUrl(ds.url, req.datastoreUrl!))) {
     throw invalidArgument(`parameters.datastoreurl "${req.datastoreUrl}" does not match any datastore in the configured datacenters`);
+  }
+  if (req.members && req.datastoreUrl !== undefined && !inv.datastores.some((ds) => req.members!.has(ds.id) && sameUrl(ds.url, req.datastoreUrl!))) {
+    throw invalidArgument(`parameters.datastoreurl "${req.datastoreUrl}" is not a member of datastore cluster "${req.clusterName ?? ''}"; name a member or remove one of the two keys`);
   }
   const segments = orderedSegments(req.preferred, req.requisite);
   const reports: CandidateReport[] = [];

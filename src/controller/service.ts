@@ -7,6 +7,7 @@ import type { ServiceImpl } from '../csi/handler.js';
 import type { ControllerServiceCapability } from '../csi/generated/csi/v1/ControllerServiceCapability.js';
 import { ControllerContext, type ControllerOptions } from './context.js';
 import { VolumeCreator } from './create-volume.js';
+import { VolumeModifier } from './modify-volume.js';
 import { Publisher } from './publish.js';
 import { VolumeOps } from './volume-ops.js';
 
@@ -19,6 +20,7 @@ export const CONTROLLER_CAPABILITIES = [
   'GET_CAPACITY',
   'GET_VOLUME',
   'VOLUME_CONDITION',
+  'MODIFY_VOLUME',
   // Not PUBLISH_READONLY: CNS cannot attach a disk read-only (README, "CSI capabilities").
 ] as const;
 
@@ -34,6 +36,7 @@ export function createControllerService(options: ControllerOptions): ControllerS
   const creator = new VolumeCreator(context);
   const publisher = new Publisher(context);
   const ops = new VolumeOps(context);
+  const modifier = new VolumeModifier(context);
   const capabilities: ControllerServiceCapability[] = CONTROLLER_CAPABILITIES.map((type) => ({ rpc: { type } }));
   const service: ServiceImpl = {
     CreateVolume: (req, call) => creator.createVolume(req, call),
@@ -46,6 +49,7 @@ export function createControllerService(options: ControllerOptions): ControllerS
     ControllerGetCapabilities: async () => ({ capabilities }),
     ControllerExpandVolume: (req, call) => ops.expandVolume(req, call),
     ControllerGetVolume: (req, call) => ops.getVolume(req, call),
+    ControllerModifyVolume: (req, call) => modifier.modifyVolume(req, call),
   };
   return {
     service,

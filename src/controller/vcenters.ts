@@ -11,6 +11,7 @@
 import type { LabelsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { VsphereClient } from '../vsphere/api.js';
+import { DatastoreClusters } from './datastore-clusters.js';
 import { InventorySnapshots } from './inventory-snapshot.js';
 import { NodeVms } from './node-vms.js';
 import { PolicyCache } from './policies.js';
@@ -48,6 +49,8 @@ export class VcenterContext {
   readonly inventory: InventorySnapshots;
   readonly nodeVms: NodeVms;
   readonly policies: PolicyCache;
+  /** Datastore clusters, read only for requests that name one (`datastorecluster`). */
+  readonly datastoreClusters: DatastoreClusters;
   /** What this vCenter's VMs' disk devices say is attached where (the truth after a restart). */
   readonly volumeDisks: VolumeDisks;
   readonly health: VcenterHealth;
@@ -60,6 +63,7 @@ export class VcenterContext {
     this.inventory = new InventorySnapshots(options.client, shared.labels, { ttlMs: shared.inventoryTtlMs });
     this.nodeVms = new NodeVms(options.client);
     this.policies = new PolicyCache(options.client, { ttlMs: shared.inventoryTtlMs });
+    this.datastoreClusters = new DatastoreClusters(options.client, this.name, shared.inventoryTtlMs);
     this.volumeDisks = new VolumeDisks(options.client);
     this.health = new VcenterHealth(this.name, shared.log);
     this.unobserve = options.client.onRequest((event) => this.health.observe(event));

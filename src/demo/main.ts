@@ -127,12 +127,14 @@ async function main(): Promise<void> {
     (r) => `node_id ${r.node_id}, max ${r.max_volumes_per_node} volumes, topology ${JSON.stringify(r.accessible_topology?.segments)}`);
 
     const zone = info.accessible_topology.segments[ZONE_KEY];
-    const created = await steps.run(`CreateVolume 1 GiB, requisite ${ZONE_KEY}=${zone}`, () =>
+    const zoneInfo = w.zones.find((z) => z.name === zone)!;
+    const created = await steps.run(`CreateVolume 1 GiB on ${zone}-ds, requisite ${ZONE_KEY}=${zone}`, () =>
       controller.call<{ volume: { volume_id: string; capacity_bytes: string; accessible_topology: Topology[] } }>('Controller', 'CreateVolume', {
         name: 'pvc-4f0c1d2e-demo',
         capacity_range: { required_bytes: String(GiB) },
         volume_capabilities: [MOUNT_RWO],
         parameters: {
+          datastoreurl: zoneInfo.datastoreUrl,
           'csi.storage.k8s.io/pvc/name': 'data-web-0',
           'csi.storage.k8s.io/pvc/namespace': 'default',
           'csi.storage.k8s.io/pv/name': 'pvc-4f0c1d2e-demo',
@@ -197,6 +199,19 @@ async function main(): Promise<void> {
         }),
       (r) => `capacity ${Number(r.capacity_bytes) / GiB} GiB`);
     }
+    // VolumeAttributesClass changes of the live (attached) volume, as external-resizer sends them.
+    const describeVolume = async (): Promise<string> => {
+      const [v] = (await w.client.cns.queryVolumes({ volumeIds: [volumeId] })).volumes;
+      const ds = (await w.client.inventory.datastores()).find((d) => d.url === v?.datastoreUrl);
+      const policy = (await w.client.pbm.policies()).find((p) => p.id === v?.storagePolicyId);
+      return `volume now on ${ds?.name ?? v?.datastoreUrl}, policy ${policy ? `"${policy.name}"` : 'none'}`;
+    };
+    await steps.run('ControllerModifyVolume storagepolicyname="VM Encryption Policy" (CnsReconfigVolumePolicy)', () =>
+      controller.call('Controller', 'ControllerModifyVolume', { volume_id: volumeId, mutable_parameters: { storagepolicyname: 'VM Encryption Policy' } }));
+    steps.note(await describeVolume());
+    await steps.run('ControllerModifyVolume datastoreurl=LocalDS_0 while attached (CnsRelocateVolume)', () =>
+      controller.call('Controller', 'ControllerModifyVolume', { volume_id: volumeId, mutable_parameters: { datastoreurl: w.sharedDatastoreUrl } }));
+    steps.note(await describeVolume());
     await steps.run('ControllerUnpublishVolume (CNS detach)', () =>
       controller.call('Controller', 'ControllerUnpublishVolume', { volume_id: volumeId, node_id: info.node_id }));
     await steps.run('DeleteVolume', () => controller.call('Controller', 'DeleteVolume', { volume_id: volumeId }));

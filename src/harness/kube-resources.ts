@@ -34,6 +34,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     microTimeFields: ['spec.acquireTime', 'spec.renewTime'],
   },
   { group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', kind: 'CSINode', namespaced: false, hasStatus: false },
+  { group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses', kind: 'StorageClass', namespaced: false, hasStatus: false },
 ];
 
 export function apiVersionOf(type: ResourceType): string {

@@ -31,6 +31,8 @@ export interface VcsimOptions {
   /** How long a CNS task stays queued / running (defaults 2 ms / 3 ms: asynchronous, as on vCenter). */
   cnsQueueDelayMs?: number;
   cnsRunTimeMs?: number;
+  /** How much longer than other CNS tasks a CnsRelocateVolume runs (the copy; default 0). */
+  cnsRelocateTimeMs?: number;
   /** How often a waiting WaitForUpdatesEx looks for changes (default 2 ms; govmomi 0.24.2 used 250 ms). */
   updateIntervalMs?: number;
   startTimeoutMs?: number;
@@ -66,6 +68,12 @@ export interface Vcsim {
   failNextCns(method: string, fault: string, options?: { property?: string; count?: number }): Promise<void>;
   /** How many CNS volumes exist and how many are attached. */
   cnsCounts(): Promise<{ volumes: number; attached: number }>;
+  /** Storage policy `profileId` now matches only these datastores (moref values), as a tag-based rule would; undefined: all again. */
+  setPolicyDatastores(profileId: string, datastores: string[] | undefined): Promise<void>;
+  /** A datastore's summary.freeSpace and/or summary.maintenanceMode ('normal', 'enteringMaintenance', 'inMaintenance'). */
+  setDatastoreState(name: string, state: { freeSpace?: bigint; maintenanceMode?: string }): Promise<void>;
+  /** How much longer than other CNS tasks a relocation takes from now on. */
+  setRelocateTime(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +102,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   if (options.version) args.push('-version', options.version);
   if (options.cnsQueueDelayMs !== undefined) args.push('-cns-queue-delay', `${options.cnsQueueDelayMs}ms`);
   if (options.cnsRunTimeMs !== undefined) args.push('-cns-run-time', `${options.cnsRunTimeMs}ms`);
+  if (options.cnsRelocateTimeMs !== undefined) args.push('-cns-relocate-time', `${options.cnsRelocateTimeMs}ms`);
   if (options.updateIntervalMs !== undefined) args.push('-update-interval', `${options.updateIntervalMs}ms`);
 
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -154,6 +163,17 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
       await debug(`/debug/cns/fail?${q.toString()}`, 'POST');
     },
     cnsCounts: async () => (await debug('/debug/cns/volumes')) as { volumes: number; attached: number },
+    setPolicyDatastores: async (profileId, datastores) => {
+      const q = new URLSearchParams({ profile: profileId, ...(datastores ? { datastores: datastores.join(',') } : {}) });
+      await debug(`/debug/storage/compatible?${q.toString()}`, 'POST');
+    },
+    setDatastoreState: async (name, state) => {
+      const q = new URLSearchParams({ name });
+      if (state.freeSpace !== undefined) q.set('freeSpace', String(state.freeSpace));
+      if (state.maintenanceMode !== undefined) q.set('maintenance', state.maintenanceMode);
+      await debug(`/debug/storage/datastore?${q.toString()}`, 'POST');
+    },
+    setRelocateTime: async (ms) => void (await debug(`/debug/storage/relocate-time?d=${ms}ms`, 'POST')),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

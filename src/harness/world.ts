@@ -14,6 +14,7 @@ import { connect } from 'node:tls';
 import type { VmInfo, VsphereClient } from '../vsphere/api.js';
 import { createVsphereClient } from '../vsphere/client.js';
 import { RawVim } from './vcsim-raw.js';
+import { createDatastoreCluster } from './datastore-cluster.js';
 import { multiSimCsiConfig } from './sim-config.js';
 import { startVcsim, type Vcsim, type VcsimOptions } from './vcsim.js';
 
@@ -29,6 +30,14 @@ export interface WorldZone {
   vms: VmInfo[];
 }
 
+/** A datastore cluster of the world (WorldOptions.datastoreCluster): two members local to each zone. */
+export interface WorldDatastoreCluster {
+  name: string;
+  /** Inventory path, e.g. /DC0/datastore/pod-1. */
+  path: string;
+  members: { name: string; url: string; ref: string; zone: string }[];
+}
+
 export interface World {
   sim: Vcsim;
   /** SHA-1 fingerprint of the simulator's certificate, colon-separated (the config's `thumbprint`). */
@@ -39,6 +48,7 @@ export interface World {
   zones: WorldZone[];
   sharedDatastoreUrl: string;
   vms: VmInfo[];
+  datastoreCluster?: WorldDatastoreCluster;
   stop(): Promise<void>;
 }
 
@@ -71,6 +81,8 @@ export interface WorldOptions extends VcsimOptions {
    * derived from it, since the simulator derives both from the VM's path, identical in every simulator.
    */
   site?: string;
+  /** Also a datastore cluster of this name with members <zone>-pod-1 and <zone>-pod-2 on each zone's hosts (default: none). */
+  datastoreCluster?: string;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -82,6 +94,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     guestPrefix = 'k8s-node-',
     ipPrefix = '10.20',
     site,
+    datastoreCluster,
     ...vcsimOptions
   } = options;
   const sim = await startVcsim({ clusters: zoneCount, hostsPerCluster: 2, vmsPerPool: 2, datastores: 1, standaloneHosts: 0, ...vcsimOptions });
@@ -125,11 +138,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       const zoneVms = guestVms.filter((vm) => vm.host && hosts.includes(vm.host.value));
       zones.push({ name, clusterName: cluster.name, datastoreUrl: '', hosts, vms: zoneVms });
     }
+    const podMembers: { name: string; zone: string; ref: string }[] = [];
+    if (datastoreCluster) {
+      for (const zone of zones) {
+        for (const n of [1, 2]) {
+          const dir = mkdtempSync(join(tmpdir(), `vcsim-ds-${zone.name}-pod-`));
+          dirs.push(dir);
+          podMembers.push({ name: `${zone.name}-pod-${n}`, zone: zone.name, ref: await raw.createLocalDatastore(zone.hosts, `${zone.name}-pod-${n}`, dir) });
+        }
+      }
+      await createDatastoreCluster(raw, client, datastoreCluster, podMembers.map((m) => m.ref));
+    }
     client.tags.invalidate();
     const datastores = await client.inventory.datastores();
     for (const zone of zones) zone.datastoreUrl = datastores.find((d) => d.name === `${zone.name}-ds`)?.url ?? '';
     const shared = datastores.find((d) => d.name === 'LocalDS_0');
 
+    const pods = datastoreCluster ? await client.inventory.datastoreClusters() : [];
+    const pod = pods.find((p) => p.name === datastoreCluster);
     const setupClient = client;
     return {
       sim,
@@ -139,6 +165,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       zones,
       sharedDatastoreUrl: shared?.url ?? '',
       vms: guestVms,
+      datastoreCluster: pod && {
+        name: pod.name,
+        path: pod.path,
+        members: podMembers.map((m) => ({ ...m, url: datastores.find((d) => d.ref.value === m.ref)?.url ?? '' })),
+      },
       stop: async () => {
         await setupClient.close().catch(() => undefined);
         await sim.stop();

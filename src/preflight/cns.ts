@@ -6,20 +6,13 @@
  * claims 6.5) gets a warning, not a pass or a fail.
  */
 import type { AboutInfo, VsphereClient } from '../vsphere/api.js';
+import { versionAtLeast } from '../vsphere/versions.js';
 import { fail, pass, warn, whatFailed, type CheckResult } from './types.js';
 
 const NAME = 'cns';
 export const MIN_CNS_API = [6, 7, 3] as const;
 
-/** Compares dotted versions numerically ("6.7.3" vs "7.0.1.1"); missing parts count as 0. */
-export function versionAtLeast(version: string, min: readonly number[]): boolean {
-  const parts = version.split('.').map((p) => Number.parseInt(p, 10));
-  for (let i = 0; i < min.length; i++) {
-    const v = Number.isFinite(parts[i]) ? (parts[i] as number) : 0;
-    if (v !== min[i]) return v > (min[i] as number);
-  }
-  return true;
-}
+export { versionAtLeast };
 
 export async function checkCns(client: VsphereClient, about: AboutInfo | undefined, timeoutMs: number): Promise<CheckResult> {
   const apiVersion = about?.apiVersion ?? '';

@@ -9,6 +9,7 @@ import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { candidateUuids, uuidFromProviderId } from '../contract/uuid.js';
 import { loadKubeConfig, kubeErrorMessage } from '../kube/client.js';
 import type { VmInfo } from '../vsphere/api.js';
+import { withDeadline } from './kube-read.js';
 import { fail, pass, skip, warn, type CheckResult } from './types.js';
 
 export interface KubeNode {
@@ -36,12 +37,7 @@ export async function listKubeNodes(kubeconfig: string | undefined, timeoutMs: n
   }
   const server = kc.getCurrentCluster()?.server ?? 'the API server';
   try {
-    const core = kc.makeApiClient(CoreV1Api);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-    });
-    const list = await Promise.race([core.listNode(), deadline]).finally(() => clearTimeout(timer));
+    const list = await withDeadline(kc.makeApiClient(CoreV1Api).listNode(), timeoutMs);
     const nodes = list.items.map((n) => ({ name: n.metadata?.name ?? '', uuids: nodeUuids(n) }));
     return { ok: true, nodes, source: server };
   } catch (err) {

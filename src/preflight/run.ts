@@ -10,6 +10,7 @@ import { refKey, type VmInfo, type VsphereClient, type VsphereClientOptions } fr
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
 import { checkCns } from './cns.js';
 import { checkConnection } from './connection.js';
+import { checkDatastoreClusters, listClusterClasses, type ClusterClasses } from './datastore-clusters.js';
 import { diskUuidCheck, listKubeNodes, matchNodes, nodesCheck, type KubeNodes } from './node-vms.js';
 import { checkPrivileges } from './privileges.js';
 import { checkTopology } from './topology.js';
@@ -25,7 +26,7 @@ export interface PreflightOptions {
   callTimeoutMs?: number;
 }
 
-const VCENTER_ROWS = ['vcenter-reachable', 'vcenter-tls', 'vcenter-login', 'vcenter-privileges', 'cns', 'disk-enable-uuid', 'tag-categories', 'node-topology-tags', 'shared-datastores'];
+const VCENTER_ROWS = ['vcenter-reachable', 'vcenter-tls', 'vcenter-login', 'vcenter-privileges', 'cns', 'disk-enable-uuid', 'tag-categories', 'node-topology-tags', 'shared-datastores', 'datastore-clusters'];
 
 interface VcenterOutcome {
   checks: CheckResult[];
@@ -50,9 +51,9 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   const checks: CheckResult[] = [
     pass('config', `${config.source}: ${config.vcenters.length} vCenter${config.vcenters.length === 1 ? '' : 's'} (${config.vcenters.map((v) => v.host).join(', ')}), cluster-id ${config.clusterId}${config.warnings.length ? `; ${config.warnings.length} warning(s): ${config.warnings.join('; ')}` : ''}`),
   ];
-  const kube = await listKubeNodes(options.kubeconfig, timeoutMs);
+  const [kube, classes] = await Promise.all([listKubeNodes(options.kubeconfig, timeoutMs), listClusterClasses(options.kubeconfig, timeoutMs)]);
   // All vCenters at once: one that does not answer costs its timeout once, not once per vCenter after it.
-  const outcomes: VcenterOutcome[] = await Promise.all(config.vcenters.map((vc) => checkVcenter(vc, config, kube, timeoutMs)));
+  const outcomes: VcenterOutcome[] = await Promise.all(config.vcenters.map((vc) => checkVcenter(vc, config, kube, classes, timeoutMs)));
   if (!kube.ok) checks.push(kube.check);
   else if (outcomes.some((o) => !o.inspected)) {
     checks.push(skip('kubernetes-nodes', `${kube.nodes.length} Nodes listed at ${kube.source}; not matched to VMs because a vCenter could not be inspected`));
@@ -64,7 +65,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   return reportOf(checks);
 }
 
-async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNodes, timeoutMs: number): Promise<VcenterOutcome> {
+async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNodes, classes: ClusterClasses, timeoutMs: number): Promise<VcenterOutcome> {
   const clientOptions: VsphereClientOptions = clientOptionsFromConfig(vc, { requestTimeoutMs: timeoutMs, keepAliveMs: 0, loginBackoffMs: 0 });
   let client: VsphereClient;
   try {
@@ -118,8 +119,9 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
           timeoutMs,
         )
       : skip('vcenter-privileges', 'no node VMs: nothing to check privileges on');
+    const clusters = await checkDatastoreClusters(client, classes, topo.domains, topo.allDatastores, config.vcenters.length > 1, timeoutMs);
     return {
-      checks: [conn.reachable, conn.tls, conn.login, privileges, cns, diskUuidCheck(nodeVms, population), topo.categories, topo.tags, topo.datastores],
+      checks: [conn.reachable, conn.tls, conn.login, privileges, cns, diskUuidCheck(nodeVms, population), topo.categories, topo.tags, topo.datastores, clusters],
       matchedNodes,
       inspected: true,
     };

@@ -24,6 +24,9 @@ export interface TopologyResult {
   shared: DatastoreInfo[];
   /** Every ancestor of the node VMs' hosts, and the hosts (privilege targets). */
   ancestors: InventoryObject[];
+  /** Topology domains of the node VMs ("k8s-zone=a", or "all node VMs") with their hosts; every datastore read. */
+  domains: Map<string, HostInfo[]>;
+  allDatastores: DatastoreInfo[];
 }
 
 /** Pure: the domain of a VM, given its host's chain (host first) ("k8s-region=r1, k8s-zone=a"); a missing value shows as "<none>". */
@@ -115,5 +118,6 @@ export async function checkTopology(client: VsphereClient, labels: LabelsConfig,
   else if (lacking.length) {
     datastoreCheck = fail('shared-datastores', `no datastore is mounted on all hosts of ${lacking.join('; ')}`, 'mount one datastore (vSAN, NFS or shared VMFS) on every host that runs node VMs of that zone, or move the node VMs onto hosts that share one');
   } else datastoreCheck = pass('shared-datastores', found.join('; '));
-  return { categories, tags, datastores: datastoreCheck, shared: [...shared.values()], ancestors };
+  const domainHosts = new Map([...domains].map(([key, hosts]) => [key, [...hosts.values()]]));
+  return { categories, tags, datastores: datastoreCheck, shared: [...shared.values()], ancestors, domains: domainHosts, allDatastores: datastores };
 }

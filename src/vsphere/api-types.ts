@@ -111,6 +111,17 @@ export interface DatastoreInfo {
   capacity: bigint;
   freeSpace: bigint;
   hostMounts: DatastoreHostMount[];
+  /** summary.maintenanceMode: 'normal', 'enteringMaintenance' or 'inMaintenance' (unset on vCenters that do not report it). */
+  maintenanceMode?: string;
+}
+
+/** A datastore cluster (StoragePod) and its member datastores. */
+export interface DatastoreClusterInfo {
+  ref: MoRef;
+  name: string;
+  /** Inventory path, e.g. "/DC0/datastore/gold-cluster". */
+  path: string;
+  datastores: MoRef[];
 }
 
 export interface HostInfo {
@@ -212,6 +223,20 @@ export interface CnsAttachSpec {
 export interface CnsExtendSpec {
   volumeId: string;
   capacityMb: number;
+}
+
+/** CnsBlockVolumeRelocateSpec: move a volume to another datastore (attached or not). */
+export interface CnsRelocateSpec {
+  volumeId: string;
+  datastore: MoRef;
+  /** The policy the volume keeps (or gets) at the destination; without one vCenter applies the destination's default policy. */
+  profileId?: string;
+}
+
+/** CnsVolumePolicyReconfigSpec: apply another storage policy to a volume in place. */
+export interface CnsPolicySpec {
+  volumeId: string;
+  profileId: string;
 }
 
 export interface CnsUpdateMetadataSpec {

@@ -19,6 +19,7 @@ import type {
   Datacenter,
   VmInfo,
   DatastoreInfo,
+  DatastoreClusterInfo,
   HostInfo,
   ClusterInfo,
   TaskOutcome,
@@ -28,6 +29,8 @@ import type {
   CnsAttachSpec,
   CnsExtendSpec,
   CnsUpdateMetadataSpec,
+  CnsRelocateSpec,
+  CnsPolicySpec,
   BatchResult,
   CnsVolume,
   CnsQueryFilter,
@@ -122,6 +125,8 @@ export interface Inventory {
   hosts(options?: VmScope): Promise<HostInfo[]>;
   clusters(options?: VmScope): Promise<ClusterInfo[]>;
   datastores(options?: VmScope): Promise<DatastoreInfo[]>;
+  /** Datastore clusters (StoragePods) with their member datastores and inventory paths: two requests (members, then the parent chains). */
+  datastoreClusters(options?: VmScope): Promise<DatastoreClusterInfo[]>;
   /** Hosts of one cluster. */
   hostsOfCluster(cluster: MoRef, options?: CallOptions): Promise<HostInfo[]>;
   /** Parent chain of an object, nearest first, ending at the root folder; the object itself is not included. */
@@ -172,6 +177,13 @@ export interface Cns {
   extendVolume(spec: CnsExtendSpec, options?: CallOptions): Promise<void>;
   updateVolumeMetadata(specs: CnsUpdateMetadataSpec[], options?: CallOptions): Promise<BatchResult<void>[]>;
   updateOneVolumeMetadata(spec: CnsUpdateMetadataSpec, options?: CallOptions): Promise<void>;
+  /**
+   * One CnsRelocateVolume with one CnsBlockVolumeRelocateSpec (vCenter refuses more), attached or not;
+   * resolves when CNS has moved the volume. vCenter >= 7.0 U3; older ones fault MethodNotFound.
+   */
+  relocateVolume(spec: CnsRelocateSpec, options?: CallOptions): Promise<void>;
+  /** One CnsReconfigVolumePolicy with one spec. vCenter >= 8.0 U2; older ones fault MethodNotFound. */
+  reconfigVolumePolicy(spec: CnsPolicySpec, options?: CallOptions): Promise<void>;
   /** One CnsQueryVolume page (vCenter's default limit is 100, its maximum 1000). Filters are re-applied client-side: a CNS that ignores one must not make us act on the wrong volume. */
   queryVolumes(filter: CnsQueryFilter, options?: CallOptions): Promise<CnsQueryPage>;
   /** Follows the cursor until all pages are read. */

@@ -54,6 +54,11 @@ export function volumeIdValue(id: string): SoapObject {
   return obj('CnsVolumeId', { id });
 }
 
+/** A storage policy as CNS specs carry it (VirtualMachineDefinedProfileSpec), or nothing. */
+export function profileSpec(profileId: string | undefined): SoapObject[] | undefined {
+  return profileId ? [poly('VirtualMachineDefinedProfileSpec', { profileId })] : undefined;
+}
+
 export function encodeCreateSpec(spec: CnsCreateSpec): SoapObject {
   if (!spec.name) throw new VsphereFault('InvalidArgument', 'volume name must not be empty');
   return obj('CnsVolumeCreateSpec', {
@@ -62,7 +67,7 @@ export function encodeCreateSpec(spec: CnsCreateSpec): SoapObject {
     datastores: spec.datastores.map(moref),
     metadata: obj('CnsVolumeMetadata', { containerCluster: containerCluster(spec), entityMetadata: (spec.entityMetadata ?? []).map(entity) }),
     backingObjectDetails: poly('CnsBlockBackingDetails', { capacityInMb: checkMb(spec.capacityMb, 'capacityMb'), backingDiskId: spec.backingDiskId }),
-    profile: spec.profileId ? [poly('VirtualMachineDefinedProfileSpec', { profileId: spec.profileId })] : undefined,
+    profile: profileSpec(spec.profileId),
   });
 }
 

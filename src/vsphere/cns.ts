@@ -15,8 +15,10 @@ import type {
   CnsCreated,
   CnsCreateSpec,
   CnsExtendSpec,
+  CnsPolicySpec,
   CnsQueryFilter,
   CnsQueryPage,
+  CnsRelocateSpec,
   CnsUpdateMetadataSpec,
   CnsVolume,
 } from './api.js';
@@ -28,12 +30,13 @@ import {
   encodeExtendCapacity,
   encodeFilter,
   encodeUpdateSpec,
+  profileSpec,
   volumeIdValue,
   type OperationResult,
 } from './cns-codec.js';
 import { VsphereFault } from './faults.js';
 import { all, childText, one, toInt, toMoRef } from './soap/decode.js';
-import { moref, obj, type SoapValue } from './soap/envelope.js';
+import { moref, obj, poly, type SoapValue } from './soap/envelope.js';
 import type { VimSession } from './session.js';
 import type { SharedTaskWaiter } from './task-waiter.js';
 
@@ -116,6 +119,22 @@ export class CnsClient implements Cns {
 
   async updateOneVolumeMetadata(spec: CnsUpdateMetadataSpec, options: CallOptions = {}): Promise<void> {
     single(await this.updateVolumeMetadata([spec], options));
+  }
+
+  /** One CnsRelocateVolume for one volume (vCenter's rule); the profile keeps the volume's policy at the destination. */
+  async relocateVolume(spec: CnsRelocateSpec, options: CallOptions = {}): Promise<void> {
+    const relocateSpecs = [
+      poly('CnsBlockVolumeRelocateSpec', { volumeId: volumeIdValue(spec.volumeId), datastore: moref(spec.datastore), profile: profileSpec(spec.profileId) }),
+    ];
+    const results = await this.runBatch('CnsRelocateVolume', { relocateSpecs }, options);
+    single(byVolumeId([spec.volumeId], results, 'CnsRelocateVolume', () => undefined));
+  }
+
+  /** One CnsReconfigVolumePolicy for one volume (vCenter's rule). */
+  async reconfigVolumePolicy(spec: CnsPolicySpec, options: CallOptions = {}): Promise<void> {
+    const volumePolicyReconfigSpecs = [obj('CnsVolumePolicyReconfigSpec', { volumeId: volumeIdValue(spec.volumeId), profile: profileSpec(spec.profileId) })];
+    const results = await this.runBatch('CnsReconfigVolumePolicy', { volumePolicyReconfigSpecs }, options);
+    single(byVolumeId([spec.volumeId], results, 'CnsReconfigVolumePolicy', () => undefined));
   }
 
   async queryVolumes(filter: CnsQueryFilter, options: CallOptions = {}): Promise<CnsQueryPage> {

@@ -29,7 +29,8 @@ export const VM_PATHS = [
 
 export const HOST_PATHS = ['name', 'parent', 'datastore', 'runtime.connectionState', 'runtime.inMaintenanceMode'];
 export const CLUSTER_PATHS = ['name', 'parent', 'host', 'datastore'];
-export const DATASTORE_PATHS = ['name', 'summary.url', 'summary.type', 'summary.accessible', 'summary.capacity', 'summary.freeSpace', 'host'];
+export const DATASTORE_PATHS = ['name', 'summary.url', 'summary.type', 'summary.accessible', 'summary.capacity', 'summary.freeSpace', 'summary.maintenanceMode', 'host'];
+export const DATASTORE_CLUSTER_PATHS = ['name', 'childEntity'];
 
 function str(c: ObjectContent, path: string): string | undefined {
   return text(c.props.get(path));
@@ -120,6 +121,7 @@ export function decodeDatastore(c: ObjectContent): DatastoreInfo {
     accessible: toBool(str(c, 'summary.accessible')) ?? false,
     capacity: toBigInt(str(c, 'summary.capacity')),
     freeSpace: toBigInt(str(c, 'summary.freeSpace')),
+    maintenanceMode: str(c, 'summary.maintenanceMode') || undefined,
     hostMounts: all(c.props.get('host'), 'DatastoreHostMount').flatMap((m) => {
       const host = toMoRef(one(m, 'key'));
       const info = one(m, 'mountInfo');

@@ -7,6 +7,7 @@ import type {
   CallOptions,
   ClusterInfo,
   Datacenter,
+  DatastoreClusterInfo,
   DatastoreInfo,
   HostInfo,
   Inventory,
@@ -19,7 +20,7 @@ import type {
 } from './api.js';
 import { refKey } from './api.js';
 import { VsphereFault } from './faults.js';
-import { CLUSTER_PATHS, DATASTORE_PATHS, HOST_PATHS, VM_PATHS, decodeCluster, decodeDatastore, decodeHost, decodeVm } from './inventory-decode.js';
+import { CLUSTER_PATHS, DATASTORE_CLUSTER_PATHS, DATASTORE_PATHS, HOST_PATHS, VM_PATHS, decodeCluster, decodeDatastore, decodeHost, decodeVm, refList } from './inventory-decode.js';
 import { filterSpec, objectSpec, propertySpec, selection, traversal, type PropertyReader } from './property-collector.js';
 import { one, text, toMoRef } from './soap/decode.js';
 import { DEVICE_PATH, VM_DISK_PATHS, decodeDisks, decodeVmDisks } from './vm-disks.js';
@@ -97,6 +98,23 @@ export class VsphereInventory implements Inventory {
 
   async datastores(options: VmScope = {}): Promise<DatastoreInfo[]> {
     return (await this.reader.viewContents(await this.scope(options), 'Datastore', DATASTORE_PATHS, options)).map(decodeDatastore);
+  }
+
+  async datastoreClusters(options: VmScope = {}): Promise<DatastoreClusterInfo[]> {
+    const pods = await this.reader.viewContents(await this.scope(options), 'StoragePod', DATASTORE_CLUSTER_PATHS, options);
+    if (pods.length === 0) return [];
+    const chains = await this.ancestorsOfMany(pods.map((p) => p.ref), options);
+    return pods.map((p) => {
+      const name = text(p.props.get('name')) ?? p.ref.value;
+      // Nearest ancestor first, ending at the root folder, which inventory paths leave out.
+      const above = (chains.get(refKey(p.ref)) ?? []).slice(0, -1).reverse().map((o) => o.name);
+      return {
+        ref: p.ref,
+        name,
+        path: `/${[...above, name].join('/')}`,
+        datastores: refList(p.props.get('childEntity')).filter((r) => r.type === 'Datastore'),
+      };
+    });
   }
 
   async hostsOfCluster(cluster: MoRef, options: CallOptions = {}): Promise<HostInfo[]> {

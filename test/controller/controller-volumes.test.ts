@@ -283,7 +283,7 @@ describe('ListVolumes, GetCapacity, capabilities, Probe', () => {
   test('ControllerGetCapabilities and Probe', async () => {
     const caps = await served.csi.call<{ capabilities: { rpc: { type: string } }[] }>('ControllerGetCapabilities', {});
     expect(caps.capabilities.map((c) => c.rpc.type).sort()).toEqual(
-      ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'LIST_VOLUMES', 'LIST_VOLUMES_PUBLISHED_NODES', 'GET_CAPACITY', 'GET_VOLUME', 'VOLUME_CONDITION'].sort(),
+      ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'LIST_VOLUMES', 'LIST_VOLUMES_PUBLISHED_NODES', 'GET_CAPACITY', 'GET_VOLUME', 'VOLUME_CONDITION', 'MODIFY_VOLUME'].sort(),
     );
     const probe = await served.identity.call<{ ready: { value: boolean } | null }>('Probe', {});
     expect(probe.ready?.value).toBe(true);

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Vcsim } from '../../src/harness/vcsim.js';
-import { ZONE_CATEGORY, startWorld as startZonedWorld } from '../../src/harness/world.js';
+import { ZONE_CATEGORY, startWorld as startZonedWorld, type WorldDatastoreCluster, type WorldOptions } from '../../src/harness/world.js';
 import { createVsphereClient } from '../../src/vsphere/client.js';
 import type { VmInfo, VsphereClient } from '../../src/vsphere/api.js';
 import { startCsiServer, type CsiServer } from '../../src/csi/server.js';
@@ -42,11 +42,13 @@ export interface World {
   nodes: VmInfo[];
   /** A VM without disk.EnableUUID. */
   unfitNode: VmInfo;
+  /** With WorldOptions.datastoreCluster: the cluster and its members. */
+  datastoreCluster?: WorldDatastoreCluster;
   stop(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
-  const w = await startZonedWorld({ vmsPerPool: 3, vmsWithoutEnableUuid: 1 });
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const w = await startZonedWorld({ vmsPerPool: 3, vmsWithoutEnableUuid: 1, ...options });
   return {
     sim: w.sim,
     thumbprint: w.thumbprint,
@@ -55,6 +57,7 @@ export async function startWorld(): Promise<World> {
     sharedDatastoreUrl: w.sharedDatastoreUrl,
     nodes: w.vms.slice(0, -1),
     unfitNode: w.vms[w.vms.length - 1]!,
+    datastoreCluster: w.datastoreCluster,
     stop: () => w.stop(),
   };
 }

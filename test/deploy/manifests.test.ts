@@ -30,6 +30,8 @@ describe('deploy/ manifests', () => {
   test('every document validates against the Kubernetes OpenAPI schema', async () => {
     expect(manifests.length).toBeGreaterThan(15);
     for (const m of manifests) {
+      // kubernetes-models 4.5 predates storage.k8s.io/v1 VolumeAttributesClass (Kubernetes 1.34): checked below instead.
+      if (m.kind === 'VolumeAttributesClass') continue;
       const { file, ...object } = m;
       const mod = (await import(modelPath(m.apiVersion, m.kind))) as Record<string, new (o: unknown) => { validate(): void }>;
       const Model = mod[m.kind];
@@ -103,6 +105,8 @@ describe('deploy/ manifests', () => {
     for (const flag of ['--feature-gates=Topology=true', '--default-fstype=ext4', '--extra-create-metadata', '--enable-capacity', '--timeout=300s', '--leader-election']) {
       expect(args).toContain(flag);
     }
+    // ControllerModifyVolume (VolumeAttributesClass) is behind this resizer release's feature gate.
+    expect(container(dep, 'csi-resizer').args).toContain('--feature-gates=VolumeAttributesClass=true');
     expect(dep.spec.replicas).toBe(3);
     expect(dep.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
@@ -115,6 +119,19 @@ describe('deploy/ manifests', () => {
 });
 
 describe('deploy/ manifests agree with the program', () => {
+  test('example StorageClasses and VolumeAttributesClasses carry only parameters the driver accepts', async () => {
+    const { parseMutableParameters, parseVolumeParameters } = await import('../../src/controller/parameters.js');
+    for (const m of manifests.filter((x) => x.kind === 'StorageClass')) expect(() => parseVolumeParameters(m.parameters)).not.toThrow();
+    const classes = manifests.filter((x) => x.kind === 'VolumeAttributesClass');
+    expect(classes.map((c) => c.metadata.name).sort()).toEqual(['encrypted', 'gold', 'retire-datastore']);
+    for (const c of classes) {
+      expect(c.apiVersion).toBe('storage.k8s.io/v1');
+      expect(c.driverName).toBe('csi.vsphere.vmware.com');
+      expect(Object.keys(c.parameters).length).toBeGreaterThan(0);
+      expect(() => parseMutableParameters(c.parameters)).not.toThrow();
+    }
+  });
+
   const ours = manifests
     .filter((m) => m.spec?.template?.spec)
     .flatMap((m) => podSpec(m).containers.filter((c) => c.image.startsWith('vsphere-csi:')).map((c) => ({ m, c })));

@@ -43,7 +43,8 @@ const ALLOWED: Record<string, readonly grpc.status[]> = {
   ControllerGetCapabilities: [S.OK],
   ControllerExpandVolume: [...COMMON, S.NOT_FOUND, S.OUT_OF_RANGE, S.FAILED_PRECONDITION, S.RESOURCE_EXHAUSTED],
   ControllerGetVolume: [...COMMON, S.NOT_FOUND],
-  ControllerModifyVolume: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT, S.NOT_FOUND],
+  // UNIMPLEMENTED: a vCenter older than the CNS API; FAILED_PRECONDITION: the volume's datastore is not accessible.
+  ControllerModifyVolume: [...COMMON, S.NOT_FOUND, S.FAILED_PRECONDITION, S.UNIMPLEMENTED],
   CreateSnapshot: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT],
   DeleteSnapshot: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT],
   ListSnapshots: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT],

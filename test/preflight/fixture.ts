@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-apiserver.js';
-import { REGION_CATEGORY, ZONE_CATEGORY, startWorld, type World } from '../../src/harness/world.js';
+import { REGION_CATEGORY, ZONE_CATEGORY, startWorld, type World, type WorldOptions } from '../../src/harness/world.js';
 import { kubeletNode } from '../../src/demo/node-objects.js';
 import { swapUuidByteOrder } from '../../src/contract/uuid.js';
 
@@ -21,8 +21,8 @@ export interface PreflightFixture {
   stop(): Promise<void>;
 }
 
-export async function startPreflightFixture(): Promise<PreflightFixture> {
-  const world = await startWorld();
+export async function startPreflightFixture(worldOptions: WorldOptions = {}): Promise<PreflightFixture> {
+  const world = await startWorld(worldOptions);
   let kube: KubeApiServer | undefined;
   let dir: string | undefined;
   try {

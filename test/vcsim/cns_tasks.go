@@ -129,3 +129,8 @@ func (m *CnsVolumeManager) manySpecTask(method, field string, n int, each func(i
 		return out, nil, ""
 	})
 }
+
+// batch wraps one item's result as a task result.
+func batch(r cnstypes.BaseCnsVolumeOperationResult) *cnstypes.CnsVolumeOperationBatchResult {
+	return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{r}}
+}

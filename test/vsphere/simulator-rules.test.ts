@@ -11,6 +11,7 @@ import type { MoRef, VsphereClient } from '../../src/vsphere/api.js';
 import { refKey } from '../../src/vsphere/api.js';
 import { escapeXml as esc } from '../../src/vsphere/soap/xml.js';
 import { clientFor } from './helpers.js';
+import { CNS_THIS, RawCns, type RawTaskInfo } from './raw-cns.js';
 
 let sim: Vcsim;
 let raw: RawVim;
@@ -18,7 +19,8 @@ let client: VsphereClient;
 let datastore: MoRef;
 let vm: MoRef;
 
-const CNS = '<_this type="CnsVolumeManager">cns-volume-manager</_this>';
+const CNS = CNS_THIS;
+let cns: RawCns;
 
 function createSpec(name: string, cluster = 'rules'): string {
   return (
@@ -28,42 +30,15 @@ function createSpec(name: string, cluster = 'rules'): string {
   );
 }
 
-async function startTask(method: string, inner: string): Promise<string> {
-  const text = await raw.call(`<${method} xmlns="urn:vsan">${CNS}${inner}</${method}>`, '/vsanHealth');
-  const m = /<returnval type="Task">([^<]+)<\/returnval>/.exec(text);
-  if (!m) throw new Error(`${method} returned no task: ${text.slice(0, 300)}`);
-  return m[1]!;
-}
-
-/** info.state and, when failed, the fault's type and invalid property, read directly. */
-async function taskInfo(task: string): Promise<{ state: string; fault?: string; property?: string; result: string }> {
-  const text = await raw.call(
-    `<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>Task</type><pathSet>info</pathSet></propSet>` +
-      `<objectSet><obj type="Task">${esc(task)}</obj></objectSet></specSet><options></options></RetrievePropertiesEx>`,
-  );
-  const state = /<state>([^<]+)<\/state>/.exec(text)?.[1] ?? '';
-  const error = /<error>([\s\S]*?)<\/error>/.exec(text)?.[1];
-  return {
-    state,
-    fault: error ? /<fault [^>]*type="(?:[A-Za-z0-9]+:)?([^"]+)"/.exec(error)?.[1] : undefined,
-    property: error ? /<invalidProperty>([^<]*)<\/invalidProperty>/.exec(error)?.[1] : undefined,
-    result: /<result[\s\S]*<\/result>/.exec(text)?.[0] ?? '',
-  };
-}
-
-async function settled(task: string): Promise<Awaited<ReturnType<typeof taskInfo>>> {
-  for (let i = 0; i < 200; i++) {
-    const info = await taskInfo(task);
-    if (info.state === 'success' || info.state === 'error') return info;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`task ${task} did not finish`);
-}
+const startTask = (method: string, inner: string): Promise<string> => cns.startTask(method, inner);
+const taskInfo = (task: string): Promise<RawTaskInfo> => cns.taskInfo(task);
+const settled = (task: string): Promise<RawTaskInfo> => cns.settled(task);
 
 beforeAll(async () => {
   sim = await startVcsim({ version: '7.0.3' });
   raw = new RawVim(sim);
   await raw.login();
+  cns = new RawCns(raw);
   client = clientFor(sim);
   datastore = (await client.inventory.datastores())[0]!.ref;
   vm = (await client.inventory.vms())[0]!.ref;

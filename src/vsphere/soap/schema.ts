@@ -72,6 +72,8 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   ],
   CnsCursor: ['offset', 'limit', 'totalRecords'],
   CnsQuerySelection: ['names'],
+  CnsBlockVolumeRelocateSpec: ['volumeId', 'datastore', 'profile'],
+  CnsVolumePolicyReconfigSpec: ['volumeId', 'profile'],
 
   // ---- CNS methods
   CnsCreateVolume: ['_this', 'createSpecs'],
@@ -82,6 +84,8 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   CnsUpdateVolumeMetadata: ['_this', 'updateSpecs'],
   CnsQueryVolume: ['_this', 'filter'],
   CnsQueryAllVolume: ['_this', 'filter', 'selection'],
+  CnsRelocateVolume: ['_this', 'relocateSpecs'],
+  CnsReconfigVolumePolicy: ['_this', 'volumePolicyReconfigSpecs'],
 
   // ---- PBM data types and methods
   PbmProfileResourceType: ['resourceType'],
