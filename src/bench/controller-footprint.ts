@@ -68,7 +68,7 @@ async function heapOf(port: number): Promise<HeapFigures | undefined> {
   }
 }
 
-async function variant(env: BenchEnv, nodeOptions: string, nodeIds: string[], cycles: number, concurrency: number, cleanups: Cleanups, progress: (l: string) => void): Promise<FootprintVariant> {
+export async function footprintVariant(env: BenchEnv, nodeOptions: string, nodeIds: string[], cycles: number, concurrency: number, cleanups: Cleanups, progress: (l: string) => void): Promise<FootprintVariant> {
   const port = await freePort();
   const ctl = await startCsiMode(env, 'controller', { NODE_OPTIONS: nodeOptions, X_CSI_METRICS_PORT: String(port) }, cleanups);
   try {
@@ -102,8 +102,8 @@ async function variant(env: BenchEnv, nodeOptions: string, nodeIds: string[], cy
 
 export async function controllerFootprint(env: BenchEnv, nodeIds: string[], cycles: number, cleanups: Cleanups, progress: (l: string) => void): Promise<ControllerFootprint> {
   const concurrency = 8;
-  const shipped = await variant(env, IMAGE_NODE_OPTIONS, nodeIds, cycles, concurrency, cleanups, progress);
-  const nodeDefaults = await variant(env, '', nodeIds, cycles, concurrency, cleanups, progress);
+  const shipped = await footprintVariant(env, IMAGE_NODE_OPTIONS, nodeIds, cycles, concurrency, cleanups, progress);
+  const nodeDefaults = await footprintVariant(env, '', nodeIds, cycles, concurrency, cleanups, progress);
   return { cycles, concurrency, shipped, nodeDefaults, targets: CONTROLLER_TARGETS };
 }
 

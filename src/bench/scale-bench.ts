@@ -14,7 +14,7 @@
  * The bulk volumes are made straight through CNS with the simulator's task
  * times at zero (untimed), then the times go back to the defaults.
  */
-import type { VsphereClient } from '../vsphere/api.js';
+import type { CnsCreateSpec, MoRef, VsphereClient } from '../vsphere/api.js';
 import { encodePageToken } from '../controller/paging.js';
 import type { Cleanups } from './cleanups.js';
 import { createVolume, deleteVolume } from './csi-calls.js';
@@ -31,6 +31,8 @@ export interface CreateAtSize {
   volumesInCns: number;
   creates: number;
   p50Ms: number;
+  /** The same number of creates made directly (CnsCreateVolume + its task wait, no driver): what the simulator itself costs at this size. */
+  floorP50Ms: number;
   requestsPerCreate: number;
   byMethodPerCreate: Record<string, number>;
 }
@@ -61,26 +63,44 @@ export interface ControllerScale {
   targets: typeof SCALE_TARGETS;
 }
 
-async function createsAt(env: BenchEnv, ctl: Running, label: string, n: number): Promise<CreateAtSize> {
+async function createsAt(env: BenchEnv, ctl: Running, floor: VsphereClient, label: string, n: number): Promise<CreateAtSize> {
   const names = Array.from({ length: n }, (_, i) => `scale-${label}-${i}`);
   const ids: string[] = new Array<string>(n);
   const volumesInCns = (await env.world.sim.cnsCounts()).volumes;
   const phase = await measurePhase(env.world.sim, { phase: `create at ${label}`, items: names, concurrency: 1, call: async (name, i) => void (ids[i] = await createVolume(ctl.client, name)) });
   assertClean('deletes after the create figures', await runPool(ids, 8, (id) => deleteVolume(ctl.client, id)));
+  const datastore = await sharedDatastore(env, floor);
+  const direct = await measurePhase(env.world.sim, {
+    phase: `floor create at ${label}`,
+    items: names,
+    concurrency: 1,
+    call: async (name, i) => void (ids[i] = (await floor.cns.createVolume(bulkSpec(env, `${name}-floor`, datastore))).volumeId),
+  });
+  assertClean('deletes after the floor creates', await runPool(ids, 8, (id) => floor.cns.deleteVolume(id)));
   const byMethodPerCreate = Object.fromEntries(Object.entries(phase.byMethod).map(([k, v]) => [k, round2(v / n)]));
-  return { volumesInCns, creates: n, p50Ms: phase.p50Ms, requestsPerCreate: phase.requestsPerOp, byMethodPerCreate };
+  return { volumesInCns, creates: n, p50Ms: phase.p50Ms, floorP50Ms: direct.p50Ms, requestsPerCreate: phase.requestsPerOp, byMethodPerCreate };
+}
+
+async function sharedDatastore(env: BenchEnv, floor: VsphereClient): Promise<MoRef> {
+  const datastore = (await floor.inventory.datastores()).find((d) => d.url === env.world.sharedDatastoreUrl);
+  if (!datastore) throw new Error('shared datastore not found');
+  return datastore.ref;
+}
+
+/** A volume of the controller's cluster, as the driver would record it. */
+function bulkSpec(env: BenchEnv, name: string, datastore: MoRef): CnsCreateSpec {
+  return { name, capacityMb: 1024, datastores: [datastore], clusterId: CLUSTER_ID, vSphereUser: env.world.sim.username, clusterFlavor: 'VANILLA' };
 }
 
 /** Straight through CNS (the vsphere layer), untimed: what an estate built over years looks like. */
 async function bulkCreate(env: BenchEnv, floor: VsphereClient, n: number, attach: number): Promise<string[]> {
-  const datastore = (await floor.inventory.datastores()).find((d) => d.url === env.world.sharedDatastoreUrl);
-  if (!datastore) throw new Error('shared datastore not found');
+  const datastore = await sharedDatastore(env, floor);
   const ids: string[] = new Array<string>(n);
   const names = Array.from({ length: n }, (_, i) => `pvc-bulk-${String(i).padStart(6, '0')}`);
   assertClean(
     'bulk creates',
     await runPool(names, 32, async (name, i) => {
-      ids[i] = (await floor.cns.createVolume({ name, capacityMb: 1024, datastores: [datastore.ref], clusterId: CLUSTER_ID, vSphereUser: env.world.sim.username, clusterFlavor: 'VANILLA' })).volumeId;
+      ids[i] = (await floor.cns.createVolume(bulkSpec(env, name, datastore))).volumeId;
     }),
   );
   // Attached straight through CNS too: only the VMs' disks know (the controller's own book does not).
@@ -163,8 +183,8 @@ export async function controllerScale(env: BenchEnv, floor: VsphereClient, opts:
     const baseIds: string[] = [];
     for (let i = 0; i < base; i++) baseIds.push(await createVolume(ctl.client, `scale-base-${i}`));
     // Warm the path first (JIT, session, inventory), as the default run does.
-    await createsAt(env, ctl, 'warm', 10);
-    const at10 = await createsAt(env, ctl, String(base), opts.creates);
+    await createsAt(env, ctl, floor, 'warm', 10);
+    const at10 = await createsAt(env, ctl, floor, String(base), opts.creates);
 
     progress(`scale: ${opts.volumes - base} more volumes straight through CNS (untimed, task times 0), ${opts.attached} of them attached`);
     await env.world.sim.setCnsTiming(0, 0);
@@ -178,7 +198,7 @@ export async function controllerScale(env: BenchEnv, floor: VsphereClient, opts:
     const volumes = (await env.world.sim.cnsCounts()).volumes;
 
     progress(`scale: ${opts.creates} CreateVolume at ${volumes} volumes`);
-    const atScale = await createsAt(env, ctl, String(volumes), opts.creates);
+    const atScale = await createsAt(env, ctl, floor, String(volumes), opts.creates);
 
     const list: ListPass[] = [];
     for (let i = 0; i < opts.cursorPasses; i++) {
@@ -199,7 +219,7 @@ export function formatControllerScale(s: ControllerScale): string[] {
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const out = [`Controller at scale: ${s.volumes} CNS volumes (${s.attached} attached to node VMs straight through CNS; bulk made in ${s.bulkCreateSeconds} s, untimed)`];
   for (const c of s.createAt) {
-    out.push(`  CreateVolume at ${c.volumesInCns} volumes: p50 ${c.p50Ms} ms, ${c.requestsPerCreate} vCenter requests/create ${JSON.stringify(c.byMethodPerCreate)} (${c.creates} creates, concurrency 1)`);
+    out.push(`  CreateVolume at ${c.volumesInCns} volumes: p50 ${c.p50Ms} ms (direct CnsCreateVolume + wait: ${c.floorP50Ms} ms), ${c.requestsPerCreate} vCenter requests/create ${JSON.stringify(c.byMethodPerCreate)} (${c.creates} creates, concurrency 1)`);
   }
   for (const p of s.list) {
     const cursor = p.kind === 'cursor (v3)';
