@@ -108,7 +108,9 @@ export async function controllerFootprint(env: BenchEnv, nodeIds: string[], cycl
 }
 
 export function formatControllerFootprint(f: ControllerFootprint): string[] {
-  const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  // The targets are for 2 × 1,000 cycles: a --quick run's figures are not judged against them.
+  const judged = f.cycles >= 1000;
+  const met = (ok: boolean): string => (judged ? (ok ? 'met' : 'MISSED') : 'not judged at this size');
   const line = (label: string, v: FootprintVariant): string => {
     const heap = v.heapAfterSecond ? `; V8 heap ${v.heapAfterSecond.heapUsedMiB} used of ${v.heapAfterSecond.heapTotalMiB} MiB` : '';
     return (
