@@ -32,6 +32,11 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/proto ./proto
 RUN ln -s /app/dist/main.js /usr/local/bin/vsphere-csi && chmod 0755 /app/dist/main.js
 ENV NODE_ENV=production
+# A heap sized for a sidecar, not for the node's whole memory (Node's default): 2 MiB
+# semi-spaces and a 1 GiB old-generation cap, whose smaller growth factor keeps the
+# heap near what is live. Measured in docs/benchmarks.md ("Controller footprint");
+# src/demo/processes.ts IMAGE_NODE_OPTIONS is the same string for the benchmarks.
+ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=1024"
 # Non-root by default; the node DaemonSet runs privileged as root.
 USER 1000:1000
 ENTRYPOINT ["vsphere-csi"]

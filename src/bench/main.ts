@@ -14,6 +14,7 @@ import { loopUnavailableReason } from '../harness/loop-lab.js';
 import { createVsphereClient } from '../vsphere/client.js';
 import { Cleanups } from './cleanups.js';
 import { attachStorm, lifecycle, type StormFigures } from './controller-bench.js';
+import { controllerFootprint } from './controller-footprint.js';
 import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
 import { startBenchEnv, startCsiMode, type BenchEnv, type Running } from './env.js';
 import { nodeTimings } from './node-bench.js';
@@ -22,6 +23,7 @@ import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './options.js';
 import { driverOverhead, type OverheadFigures } from './overhead-bench.js';
 import { initClockTicks, rssMiB } from './proc.js';
 import { formatTable, type BenchResults } from './report.js';
+import { formatScale, runScale } from './scale-run.js';
 import { median, round2 } from './stats.js';
 
 /** The simulator's default CNS task timing (test/vcsim: -cns-queue-delay, -cns-run-time), and vCenter-like times. */
@@ -65,6 +67,8 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
   const footprint = await nodeFootprint(env, opts.nodeFootprintRuns, cleanups);
 
   const nodeIds = world.vms.slice(0, opts.publishNodes).map((vm) => vm.biosUuid!);
+  progress(`controller footprint: 2 × ${opts.footprintCycles} cycles in fresh controllers, with the image's heap settings and with Node's defaults`);
+  const ctlFootprint = await controllerFootprint(env, nodeIds, opts.footprintCycles, cleanups, progress);
   progress(`warm-up: ${opts.warmupVolumes} volumes through create/publish/unpublish/delete at concurrency 8`);
   await lifecycle(world.sim, ctl, nodeIds, 'warm', opts.warmupVolumes, 8);
   const ctlWarm = rssMiB(ctlPid);
@@ -150,6 +154,7 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
     startup: { controllerMs: controllerStarts, nodeMs: nodeStarts, controllerP50Ms: round2(median(controllerStarts)), nodeP50Ms: round2(median(nodeStarts)) },
     node: nodeFigures,
     nodeFootprint: footprint,
+    controllerFootprint: ctlFootprint,
   };
 }
 
@@ -165,11 +170,14 @@ async function main(): Promise<void> {
   cleanups.installSignalHandlers();
   let failed = false;
   try {
-    const results = await run(opts, cleanups, () => failed && !cleanups.interrupted);
+    const keepLogs = (): boolean => failed && !cleanups.interrupted;
+    const [results, table] = opts.scale
+      ? await runScale(opts.scale, opts.quick, cleanups, keepLogs, progress).then((r) => [r, formatScale(r)] as const)
+      : await run(opts, cleanups, keepLogs).then((r) => [r, formatTable(r)] as const);
     const out = resolve(opts.out);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`${formatTable(results)}\nresults written to ${out}\n`);
+    process.stdout.write(`${table}\nresults written to ${out}\n`);
   } catch (err) {
     failed = true;
     throw err;

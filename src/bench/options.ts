@@ -18,18 +18,35 @@ export interface BenchOptions {
   startupRuns: number;
   /** Fresh node processes per variant (with / without Kubernetes access) for the footprint figures. */
   nodeFootprintRuns: number;
+  /** Create/publish/unpublish/delete cycles per half of the controller footprint run (2 × this in all). */
+  footprintCycles: number;
+  /** --scale: run the scale suite (10,000 volumes, 5,000 CPI nodes) instead of the default one. */
+  scale?: ScaleSizes;
   out: string;
 }
 
-export const BENCH_USAGE = `Usage: npm run bench -- [--quick] [--volumes N] [--out FILE]
+export interface ScaleSizes {
+  volumes: number;
+  attached: number;
+  pageSize: number;
+  creates: number;
+  cursorPasses: number;
+  legacyPass: boolean;
+  cpiNodes: number[];
+}
+
+export const BENCH_USAGE = `Usage: npm run bench -- [--quick] [--scale] [--volumes N] [--out FILE]
   --quick       small sizes for a fast check (~50 volumes, CPI 1/20 nodes)
+  --scale       the scale suite instead: 10,000 CNS volumes (CreateVolume at 10 and 10,000,
+                ListVolumes passes in pages of 500) and the CPI with 5,000 Nodes (~10 min);
+                with --quick: 1,000 volumes and 500 Nodes
   --volumes N   volumes per concurrency in the controller throughput run (default 500)
-  --out FILE    results file (default bench/results.json)`;
+  --out FILE    results file (default bench/results.json, with --scale bench/scale-results.json)`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean', default: false }, volumes: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: { quick: { type: 'boolean', default: false }, scale: { type: 'boolean', default: false }, volumes: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
     strict: true,
   });
   if (values.help) {
@@ -43,6 +60,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (!Number.isInteger(volumes) || volumes < 1 || volumes > 100_000) throw new Error(`--volumes must be an integer from 1 to 100000, got "${values.volumes}"`);
   }
   const cpiSizes = quick ? [1, 20] : [1, 100, 500];
+  const scale: ScaleSizes | undefined = !values.scale
+    ? undefined
+    : quick
+      ? { volumes: 1000, attached: 50, pageSize: 500, creates: 20, cursorPasses: 2, legacyPass: true, cpiNodes: [50, 500] }
+      : { volumes: 10_000, attached: 200, pageSize: 500, creates: 50, cursorPasses: 3, legacyPass: true, cpiNodes: [500, 5000] };
   return {
     quick,
     volumes,
@@ -57,6 +79,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     nodeIterations: quick ? 5 : 20,
     startupRuns: quick ? 1 : 3,
     nodeFootprintRuns: quick ? 3 : 7,
-    out: values.out ?? 'bench/results.json',
+    footprintCycles: quick ? 100 : 1000,
+    scale,
+    out: values.out ?? (scale ? 'bench/scale-results.json' : 'bench/results.json'),
   };
 }

@@ -1,4 +1,5 @@
 /** The benchmark's results: the JSON written to bench/results.json and the table printed to stdout. */
+import { formatControllerFootprint, type ControllerFootprint } from './controller-footprint.js';
 import type { CpiFigures } from './cpi-bench.js';
 import type { StormFigures } from './controller-bench.js';
 import type { PhaseFigures } from './measure.js';
@@ -30,6 +31,7 @@ export interface BenchResults {
   startup: { controllerMs: number[]; nodeMs: number[]; controllerP50Ms: number; nodeP50Ms: number };
   node: NodeFigures | { skipped: string };
   nodeFootprint: NodeFootprint;
+  controllerFootprint: ControllerFootprint;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -73,6 +75,8 @@ export function formatTable(r: BenchResults): string {
   out.push(`  start → first ready Probe: controller p50 ${f1(r.startup.controllerP50Ms)} ms, node p50 ${f1(r.startup.nodeP50Ms)} ms (${r.startup.controllerMs.length} starts each)`);
   out.push('');
   out.push(...formatNodeFootprint(r.nodeFootprint));
+  out.push('');
+  out.push(...formatControllerFootprint(r.controllerFootprint));
   out.push('');
   if ('skipped' in r.node) {
     out.push(`Node: skipped (${r.node.skipped})`);

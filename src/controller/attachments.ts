@@ -9,6 +9,8 @@
  * recorded here again (in-use.ts), and ListVolumes/ControllerGetVolume ask
  * the devices for volumes this book does not know (published-nodes.ts).
  */
+import { LruMap } from './lru.js';
+
 export interface Attachment {
   volumeId: string;
   nodeId: string;
@@ -16,8 +18,14 @@ export interface Attachment {
   diskUuid: string;
 }
 
+/**
+ * Attachments remembered at most (LRU, ~200 bytes each). One forgotten is
+ * not lost: the VMs' disks and CNS's ResourceInUse still tell, as after a restart.
+ */
+export const ATTACHMENTS_KEPT = 100_000;
+
 export class Attachments {
-  private readonly byVolume = new Map<string, Attachment>();
+  private readonly byVolume = new LruMap<string, Attachment>({ maxEntries: ATTACHMENTS_KEPT });
 
   get(volumeId: string): Attachment | undefined {
     return this.byVolume.get(volumeId);

@@ -7,6 +7,7 @@
 import { failedPrecondition, notFound, type CsiError } from '../csi/errors.js';
 import type { CallOptions, MoRef, VmInfo, VsphereClient } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
+import { LruMap } from './lru.js';
 
 /**
  * NOT_FOUND for a node id that is not a BIOS UUID: no VM can have it, so for
@@ -30,16 +31,19 @@ export interface NodeVmsOptions {
   now?: () => number;
 }
 
+/** Node ids remembered at most (LRU), each reference for at most an hour (a stale one is also caught by ManagedObjectNotFound). */
+export const NODE_VM_CACHE = 10_000;
+export const NODE_VM_MAX_AGE_MS = 3_600_000;
+
 export class NodeVms {
-  private readonly refs = new Map<string, MoRef>();
-  private readonly verified = new Map<string, { at: number; name: string }>();
+  private readonly refs: LruMap<string, MoRef>;
+  private readonly verified: LruMap<string, { name: string }>;
   private readonly lookups = new Map<string, Promise<NodeVm | undefined>>();
-  private readonly checkTtlMs: number;
-  private readonly now: () => number;
 
   constructor(private readonly client: VsphereClient, options: NodeVmsOptions = {}) {
-    this.checkTtlMs = options.checkTtlMs ?? 300_000;
-    this.now = options.now ?? Date.now;
+    const now = options.now ?? Date.now;
+    this.refs = new LruMap({ maxEntries: NODE_VM_CACHE, maxAgeMs: NODE_VM_MAX_AGE_MS, now });
+    this.verified = new LruMap({ maxEntries: NODE_VM_CACHE, maxAgeMs: options.checkTtlMs ?? 300_000, now });
   }
 
   /** The VM of a node, or undefined when no VM has this BIOS UUID. */
@@ -59,7 +63,7 @@ export class NodeVms {
   findAttachable(nodeId: string): Promise<NodeVm | undefined> {
     const ok = this.verified.get(nodeId);
     const ref = this.refs.get(nodeId);
-    if (ok && ref && this.now() - ok.at < this.checkTtlMs) return Promise.resolve({ nodeId, ref, name: ok.name });
+    if (ok && ref) return Promise.resolve({ nodeId, ref, name: ok.name });
     // An attach storm to a new node asks 20 times at once: one search and one check serve them all.
     let pending = this.lookups.get(nodeId);
     if (!pending) {
@@ -90,7 +94,7 @@ export class NodeVms {
           `power the VM off, set the advanced setting disk.EnableUUID=TRUE (VM Options > Advanced > Configuration Parameters), power it on, and retry`,
       );
     }
-    this.verified.set(nodeId, { at: this.now(), name: info.name });
+    this.verified.set(nodeId, { name: info.name });
     return { nodeId, ref: info.ref, name: info.name };
   }
 

@@ -5,6 +5,10 @@
 import { invalidArgument } from '../csi/errors.js';
 import type { CallOptions, VsphereClient } from '../vsphere/api.js';
 import { awaitShared } from './abandon.js';
+import { LruMap } from './lru.js';
+
+/** Storage policy names resolved and kept at most. */
+export const POLICY_CACHE = 100;
 
 export interface ResolvedPolicy {
   name: string;
@@ -14,26 +18,25 @@ export interface ResolvedPolicy {
 }
 
 export class PolicyCache {
-  private readonly cache = new Map<string, { at: number; value: Promise<ResolvedPolicy> }>();
-  private readonly ttlMs: number;
+  /** Policy names kept (one per StorageClass policy in use), each for the TTL (30 s). */
+  private readonly cache: LruMap<string, Promise<ResolvedPolicy>>;
 
   constructor(private readonly client: VsphereClient, options: { ttlMs?: number } = {}) {
-    this.ttlMs = options.ttlMs ?? 30_000;
+    this.cache = new LruMap({ maxEntries: POLICY_CACHE, maxAgeMs: options.ttlMs ?? 30_000 });
   }
 
   /** Shared by concurrent callers, so read without one caller's signal; each caller's signal ends only its own wait. */
   resolve(name: string, options: CallOptions = {}): Promise<ResolvedPolicy> {
-    const now = Date.now();
-    let entry = this.cache.get(name);
-    if (!entry || now - entry.at >= this.ttlMs) {
-      const fresh = { at: now, value: this.read(name, {}) };
+    let value = this.cache.get(name);
+    if (!value) {
+      const fresh = this.read(name, {});
       this.cache.set(name, fresh);
-      fresh.value.catch(() => {
+      fresh.catch(() => {
         if (this.cache.get(name) === fresh) this.cache.delete(name);
       });
-      entry = fresh;
+      value = fresh;
     }
-    return awaitShared(entry.value, options.signal, `storage policy "${name}" lookup`);
+    return awaitShared(value, options.signal, `storage policy "${name}" lookup`);
   }
 
   private async read(name: string, options: CallOptions): Promise<ResolvedPolicy> {

@@ -228,7 +228,9 @@ export class Publisher {
         );
       }
     }
-    return results.map((r) => (r.ok || alreadyDetached(r.error) ? { ok: true, value: undefined } : r));
+    const outcomes = results.map((r): Outcome<void> => (r.ok || alreadyDetached(r.error) ? { ok: true, value: undefined } : r));
+    outcomes.forEach((r, i) => r.ok && vc.volumeDisks.detached(specs[i]!.volumeId));
+    return outcomes;
   }
 }
 

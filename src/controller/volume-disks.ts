@@ -21,10 +21,24 @@ export interface DiskHolder {
   disk: VmDisk;
 }
 
+export interface HoldersOptions {
+  /** How old a kept snapshot may be to answer (ms); 0 (default): a read that starts now, or one in flight. */
+  maxAgeMs?: number;
+}
+
 export class VolumeDisks {
   private allRead?: Promise<Map<string, DiskHolder[]>>;
+  /** The last all-VM read, kept for ListVolumes passes: dropped after maxKeepMs, at release(), or by the next read. */
+  private snapshot?: { at: number; holders: Map<string, DiskHolder[]> };
+  private dropTimer?: NodeJS.Timeout;
+  /** Volumes this process detached while a read was in flight: that read may predate the detach. */
+  private changedDuringRead = new Set<string>();
 
-  constructor(private readonly client: VsphereClient) {}
+  constructor(
+    private readonly client: VsphereClient,
+    private readonly maxKeepMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * The disk of each (volume, VM) pair when that VM has it, keyed by
@@ -49,13 +63,49 @@ export class VolumeDisks {
    * so it carries no one caller's AbortSignal: the layer's request timeout
    * bounds it.
    */
-  holders(): Promise<Map<string, DiskHolder[]>> {
+  holders(options: HoldersOptions = {}): Promise<Map<string, DiskHolder[]>> {
+    const kept = this.snapshot;
+    if (kept && options.maxAgeMs && this.now() - kept.at <= Math.min(options.maxAgeMs, this.maxKeepMs)) return Promise.resolve(kept.holders);
     if (!this.allRead) {
-      this.allRead = this.readAll().finally(() => {
-        this.allRead = undefined;
-      });
+      const at = this.now();
+      this.changedDuringRead.clear();
+      this.allRead = this.readAll()
+        .then((holders) => {
+          for (const id of this.changedDuringRead) holders.delete(id);
+          this.keep(at, holders);
+          return holders;
+        })
+        .finally(() => {
+          this.allRead = undefined;
+          this.changedDuringRead.clear();
+        });
     }
     return this.allRead;
+  }
+
+  /**
+   * This process detached the volume: a kept snapshot (or a read in flight)
+   * may still show its disk, so it is taken out of both. Attaches need no
+   * such care: the Attachments book answers for them first.
+   */
+  detached(volumeId: string): void {
+    this.snapshot?.holders.delete(volumeId);
+    if (this.allRead) this.changedDuringRead.add(volumeId);
+  }
+
+  /** Drops the kept snapshot (a ListVolumes pass ended). */
+  release(): void {
+    this.snapshot = undefined;
+    if (this.dropTimer) clearTimeout(this.dropTimer);
+    this.dropTimer = undefined;
+  }
+
+  private keep(at: number, holders: Map<string, DiskHolder[]>): void {
+    this.release();
+    this.snapshot = { at, holders };
+    // Bounded by age even when no later page comes: a pass abandoned midway must not pin it.
+    this.dropTimer = setTimeout(() => this.release(), this.maxKeepMs);
+    this.dropTimer.unref();
   }
 
   private async readAll(): Promise<Map<string, DiskHolder[]>> {

@@ -15,11 +15,18 @@ import type { CnsVolume } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
 import { awaitShared } from './abandon.js';
 import { Coalescer } from './coalescer.js';
+import { LruMap } from './lru.js';
 import type { BatchingOptions } from './context.js';
 import type { VcenterContext, VcenterSet } from './vcenters.js';
 
 /** Volumes remembered at most (LRU); ~100 bytes each. */
 export const DEFAULT_LOCATOR_CACHE = 50_000;
+/**
+ * How long an answer is kept: an entry goes stale only when its volume is
+ * deleted (and a NotFound then resolves it afresh), so the age bound is for
+ * memory, not correctness; a ListVolumes pass renews every listed volume.
+ */
+export const LOCATOR_MAX_AGE_MS = 3_600_000;
 
 /** "CNS has no such volume": the NotFound that makes a cached location suspect. */
 export class VolumeMissing extends CsiError {
@@ -69,14 +76,15 @@ export function askEach<T>(vcs: readonly VcenterContext[], ask: (vc: VcenterCont
 }
 
 export class VolumeLocator {
-  private readonly known = new Map<string, VcenterContext>();
+  private readonly known: LruMap<string, VcenterContext>;
   private readonly queries: Coalescer<string, CnsVolume | undefined>;
 
   constructor(
     private readonly vcenters: VcenterSet,
     batching: BatchingOptions,
-    private readonly maxEntries = DEFAULT_LOCATOR_CACHE,
+    maxEntries = DEFAULT_LOCATOR_CACHE,
   ) {
+    this.known = new LruMap({ maxEntries, maxAgeMs: LOCATOR_MAX_AGE_MS });
     this.queries = new Coalescer<string, CnsVolume | undefined>({
       ...batching,
       run: async (vcName, ids) => {
@@ -89,9 +97,7 @@ export class VolumeLocator {
 
   remember(volumeId: string, vc: VcenterContext): void {
     if (this.vcenters.size === 1) return;
-    this.known.delete(volumeId);
     this.known.set(volumeId, vc);
-    if (this.known.size > this.maxEntries) this.known.delete(this.known.keys().next().value!);
   }
 
   forget(volumeId: string): void {
@@ -107,10 +113,7 @@ export class VolumeLocator {
   async locate(volumeId: string, signal?: AbortSignal): Promise<Located | undefined> {
     if (this.vcenters.size === 1) return { vc: this.vcenters.first, cached: false };
     const hit = this.known.get(volumeId);
-    if (hit) {
-      this.remember(volumeId, hit);
-      return { vc: hit, cached: true };
-    }
+    if (hit) return { vc: hit, cached: true };
     const ask = (vc: VcenterContext) => awaitShared(this.queries.submit(vc.name, volumeId), signal, `volume ${volumeId} lookup in vCenter ${vc.name}`);
     const has = (v: CnsVolume | undefined) => v !== undefined;
     const live = this.vcenters.all.filter((vc) => !vc.health.isDown);

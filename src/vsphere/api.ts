@@ -160,6 +160,8 @@ export interface TaskWaiter {
   wait(task: MoRef, options?: CallOptions): Promise<TaskOutcome>;
   /** Tasks currently awaited. */
   pending(): number;
+  /** Task infos held (awaited, or finished with no caller yet: bounded in count and age). */
+  remembered(): number;
 }
 
 // ---------------------------------------------------------------- CNS

@@ -34,7 +34,21 @@ import { TaskListView } from './task-list-view.js';
 const WATCHED_PATHS = ['info.completeTime', 'info.result', 'info.error', 'info.descriptionId'];
 /** What a direct read takes (the safety nets), where the state is what tells a running task from a finished one. */
 const READ_PATHS = ['info.state', ...WATCHED_PATHS];
-const REMEMBER_COMPLETED = 2000;
+/**
+ * Task infos nobody waited for yet (a task can finish, and its update arrive,
+ * between the reply that named it and the caller's wait()): at most this
+ * many, each for at most UNCLAIMED_TTL_MS. An info that settled its waiters is
+ * dropped at once. Before, 2,000 infos with their results stayed (3.5 MiB of
+ * the controller's 26 MiB live heap after 2,000 volume cycles).
+ */
+export const REMEMBER_UNCLAIMED = 500;
+export const UNCLAIMED_TTL_MS = 60_000;
+/**
+ * Ids (only) of tasks settled lately: a later update of one (the same change
+ * reported by both filters, or as "enter" and again as "modify") is not
+ * taken for a new unclaimed task.
+ */
+const REMEMBER_SETTLED_IDS = 1000;
 const WAIT_SECONDS = 30;
 const STRAGGLER_CHECK_MS = 5000;
 /**
@@ -54,6 +68,8 @@ interface TaskInfo {
   result?: XmlValue;
   error?: XmlValue;
   name?: string;
+  /** When an update last named this task (for the age bound of unclaimed infos). */
+  seenAt: number;
 }
 
 interface Waiter {
@@ -71,6 +87,7 @@ export class SharedTaskWaiter implements TaskWaiter {
   private readonly detached = new Set<string>();
   private lastStragglerCheck = 0;
   private readonly infos = new Map<string, TaskInfo>();
+  private readonly settledIds = new Set<string>();
   /**
    * Session generation the remembered infos belong to. Task ids are only
    * unique within one vCenter lifetime: a restarted vCenter hands out
@@ -102,15 +119,24 @@ export class SharedTaskWaiter implements TaskWaiter {
     return n;
   }
 
+  /** Task infos held (awaited tasks seen in an update, and unclaimed ones within their bounds). */
+  remembered(): number {
+    return this.infos.size;
+  }
+
   wait(task: MoRef, options: CallOptions = {}): Promise<TaskOutcome> {
     if (this.closed) return Promise.reject(new VsphereConnectionError('task waiter is closed'));
     const generation = this.session.currentGeneration();
     if (generation !== this.infosGeneration) {
       this.infos.clear();
+      this.settledIds.clear();
       this.infosGeneration = generation;
     }
     const known = this.infos.get(task.value);
-    if (known && isDone(known)) return settleNow(task, known, this.session.host);
+    if (known && isDone(known)) {
+      this.forgetSettled(task.value);
+      return settleNow(task, known, this.session.host);
+    }
     return new Promise<TaskOutcome>((resolve, reject) => {
       const signal = options.signal;
       const onAbort = (): void => {
@@ -244,7 +270,11 @@ export class SharedTaskWaiter implements TaskWaiter {
         const ref = toMoRef(one(objectUpdate, 'obj'));
         if (!ref || ref.type !== 'Task') continue;
         if (childText(objectUpdate, 'kind') === 'leave') {
-          if (this.waiters.has(ref.value) && !isDone(this.infos.get(ref.value) ?? {}) && !this.listView.has(ref.value)) {
+          if (!this.waiters.has(ref.value)) {
+            // Someone else's task (or one whose waiter gave up) that we will not hear of again: keep
+            // its info only if it finished (its caller may still come), else it would stay forever.
+            if (!isDone(this.infos.get(ref.value))) this.infos.delete(ref.value);
+          } else if (!isDone(this.infos.get(ref.value)) && !this.listView.has(ref.value)) {
             this.logger.debug({ task: ref.value }, 'task left TaskManager.recentTask before it finished; reading it directly');
             this.stragglers.add(ref.value);
           }
@@ -259,10 +289,13 @@ export class SharedTaskWaiter implements TaskWaiter {
         this.merge(ref.value, props);
       }
     }
+    this.pruneUnclaimed();
   }
 
   private merge(value: string, props: Map<string, XmlValue>): void {
-    const info = this.infos.get(value) ?? {};
+    if (this.settledIds.has(value) && !this.waiters.has(value)) return;
+    const info = this.infos.get(value) ?? { seenAt: 0 };
+    info.seenAt = Date.now();
     const state = props.get('info.state');
     if (state !== undefined) info.state = text(state);
     if (props.has('info.result')) info.result = props.get('info.result') || undefined;
@@ -272,15 +305,34 @@ export class SharedTaskWaiter implements TaskWaiter {
     if (info.completed && info.state !== 'success' && info.state !== 'error') info.state = info.error ? 'error' : 'success';
     const name = props.get('info.descriptionId');
     if (name !== undefined) info.name = text(name);
+    // Re-inserted so the map stays in last-seen order: pruning walks it oldest first.
     this.infos.delete(value);
     this.infos.set(value, info);
-    if (this.infos.size > REMEMBER_COMPLETED) {
-      for (const [k, v] of this.infos) {
-        if (this.infos.size <= REMEMBER_COMPLETED) break;
-        if (isDone(v) && !this.waiters.has(k)) this.infos.delete(k);
-      }
+    if (isDone(info) && this.settle(value, info)) this.forgetSettled(value);
+  }
+
+  private forgetSettled(value: string): void {
+    this.infos.delete(value);
+    this.settledIds.add(value);
+    if (this.settledIds.size > REMEMBER_SETTLED_IDS) this.settledIds.delete(this.settledIds.values().next().value!);
+  }
+
+  /**
+   * Drops infos no waiter holds beyond the bounds: older than
+   * UNCLAIMED_TTL_MS, or more than REMEMBER_UNCLAIMED of them (oldest first).
+   * Infos of awaited tasks are never dropped (maxWaitSeconds and the straggler
+   * check read them).
+   */
+  private pruneUnclaimed(): void {
+    const now = Date.now();
+    let unclaimed = 0;
+    if (this.infos.size > REMEMBER_UNCLAIMED) for (const k of this.infos.keys()) if (!this.waiters.has(k)) unclaimed++;
+    for (const [k, v] of this.infos) {
+      if (unclaimed <= REMEMBER_UNCLAIMED && now - v.seenAt < UNCLAIMED_TTL_MS) break;
+      if (this.waiters.has(k)) continue;
+      this.infos.delete(k);
+      unclaimed--;
     }
-    if (isDone(info)) this.settle(value, info);
   }
 
   /**
@@ -306,16 +358,17 @@ export class SharedTaskWaiter implements TaskWaiter {
     const contents = await this.reader.objects('Task', values.map((value) => ({ type: 'Task', value })), READ_PATHS, { signal: this.loopAbort.signal });
     for (const c of contents) this.merge(c.ref.value, c.props);
     for (const value of values) {
-      if (!this.infos.has(value)) this.settle(value, { state: 'missing' });
+      if (!this.infos.has(value)) this.settle(value, { state: 'missing', seenAt: now });
       else if (this.waiters.has(value)) this.detached.add(value);
     }
   }
 
-  private settle(value: string, info: TaskInfo): void {
+  /** Resolves or rejects the task's waiters; false when it had none (its info then waits for a caller). */
+  private settle(value: string, info: TaskInfo): boolean {
     const set = this.waiters.get(value);
     this.registeredAt.delete(value);
     this.listView.remove(value);
-    if (!set) return;
+    if (!set) return false;
     this.waiters.delete(value);
     const task = { type: 'Task', value };
     for (const w of set) {
@@ -323,10 +376,12 @@ export class SharedTaskWaiter implements TaskWaiter {
       else if (info.state === 'missing') w.reject(new VsphereFault('ManagedObjectNotFound', `task ${value} does not exist on vCenter`, { obj: task, vcenter: this.session.host }));
       else w.reject(taskFault(value, info, this.session.host));
     }
+    return true;
   }
 }
 
-function isDone(info: TaskInfo): boolean {
+function isDone(info: TaskInfo | undefined): boolean {
+  if (!info) return false;
   return info.state === 'success' || info.state === 'error' || info.completed === true;
 }
 

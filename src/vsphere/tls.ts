@@ -32,8 +32,13 @@ export function normalizeThumbprint(thumbprint: string): string {
 
 const warnedInsecure = new Set<string>();
 
+/** Keep-alive sockets per vCenter at most (requests beyond wait in undici's queue). */
+export const MAX_CONNECTIONS = 32;
+
 export function createAgent(host: string, policy: TlsPolicy, logger: Logger): Agent {
-  const common = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 };
+  // At most MAX_CONNECTIONS sockets to one vCenter; more requests at once queue for a free one
+  // (each TLS socket holds its own buffers: a 300-task storm must not open 300).
+  const common = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: MAX_CONNECTIONS };
   if (policy.thumbprint) {
     const pinned = normalizeThumbprint(policy.thumbprint);
     const base = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });

@@ -4,6 +4,7 @@
  * default timeout), network-error classification, bounded retries for
  * idempotent reads, and the per-method request counter and observers.
  */
+import { setMaxListeners } from 'node:events';
 import type { Agent } from 'undici';
 import type { Endpoint, RequestEvent, RequestObserver, VsphereStats, XmlObject } from './api.js';
 import { VsphereConnectionError, VsphereFault, VsphereTimeoutError } from './faults.js';
@@ -50,6 +51,8 @@ export class Transport {
     private readonly agent: Agent,
     private readonly requestTimeoutMs: number,
   ) {
+    // Every request in flight listens on it (requestSignal): no "possible leak" warning past 10.
+    setMaxListeners(0, this.closing.signal);
     this.baseUrl = `https://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
   }
 
@@ -152,9 +155,7 @@ export class Transport {
     this.total++;
     this.counts[key] = (this.counts[key] ?? 0) + 1;
     this.lastRequestAt = Date.now();
-    const signals = [this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)];
-    if (callerSignal) signals.push(callerSignal);
-    const signal = AbortSignal.any(signals);
+    const { signal, timedOut, release } = requestSignal(this.closing.signal, callerSignal, this.requestTimeoutMs);
     const started = performance.now();
     let outcome: 'ok' | 'fault' | 'error' = 'ok';
     let faultType: string | undefined;
@@ -176,12 +177,13 @@ export class Transport {
       }
       if (signal.aborted) {
         // The caller giving up says nothing about vCenter; our own request timeout does.
-        errorKind = callerSignal?.aborted ? 'cancelled' : 'timeout';
+        errorKind = callerSignal?.aborted && !timedOut() ? 'cancelled' : 'timeout';
         throw timeoutError(method, this.host);
       }
       errorKind = 'connection';
       throw classifyNetworkError(err, method, this.host);
     } finally {
+      release();
       const event: RequestEvent = { endpoint, key, method, durationMs: performance.now() - started, outcome, faultType, errorKind };
       for (const observer of this.observers) {
         try {
@@ -192,6 +194,42 @@ export class Transport {
       }
     }
   }
+}
+
+/**
+ * The signal of one request: aborted by client shutdown, the caller's
+ * signal, or the request timeout. Built by hand rather than with
+ * AbortSignal.any/AbortSignal.timeout because those outlive the request:
+ * every AbortSignal.timeout keeps its timer (and signal) alive for the whole
+ * timeout (60 s: at 1,000 requests/s, 60,000 of them), and AbortSignal.any
+ * leaves a WeakRef per request in the long-lived shutdown signal (heap
+ * snapshots of the controller under load: +6,500 WeakRefs per 1,000 volume
+ * cycles). release() clears the timer and both listeners once the request ended.
+ */
+function requestSignal(closing: AbortSignal, caller: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; timedOut: () => boolean; release: () => void } {
+  const ac = new AbortController();
+  let expired = false;
+  const abort = (): void => ac.abort();
+  const timer = setTimeout(() => {
+    expired = true;
+    ac.abort();
+  }, timeoutMs);
+  if (closing.aborted || caller?.aborted) ac.abort();
+  closing.addEventListener('abort', abort, { once: true });
+  if (caller) {
+    // A caller may run many requests at once under one signal (a page of queries): not a leak.
+    setMaxListeners(0, caller);
+    caller.addEventListener('abort', abort, { once: true });
+  }
+  return {
+    signal: ac.signal,
+    timedOut: () => expired,
+    release: () => {
+      clearTimeout(timer);
+      closing.removeEventListener('abort', abort);
+      caller?.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /** Set-Cookie values of a response (undici's request API gives a string or an array). */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../src/harness/vcsim-build.js';
 import { builtMain } from '../support/built-main.js';
+import { IMAGE_NODE_OPTIONS } from '../../src/demo/processes.js';
 
 const run = promisify(execFile);
 
@@ -78,6 +79,15 @@ describe('Dockerfile', () => {
     }
   });
 
+  test('the image\'s NODE_OPTIONS are the heap settings the benchmarks and the demo run with, and Node accepts them', async () => {
+    const env = dockerfile.filter((i) => i.stage === 1 && i.op === 'ENV' && i.args.startsWith('NODE_OPTIONS='));
+    expect(env).toHaveLength(1);
+    expect(env[0]!.args).toBe(`NODE_OPTIONS="${IMAGE_NODE_OPTIONS}"`);
+    const { stdout } = await run(process.execPath, ['-p', 'require("v8").getHeapStatistics().heap_size_limit'], { env: { PATH: process.env.PATH, NODE_OPTIONS: IMAGE_NODE_OPTIONS } });
+    // 1 GiB old generation plus the young generation: V8 took the flags (its default here is ~4 GiB).
+    expect(Number(stdout) / 2 ** 20).toBeLessThan(1100);
+  });
+
   test('the declared entry point starts the program', async () => {
     const runtime = dockerfile.filter((i) => i.stage === 1);
     expect(JSON.parse(runtime.find((i) => i.op === 'ENTRYPOINT')!.args)).toEqual(['vsphere-csi']);
@@ -87,7 +97,7 @@ describe('Dockerfile', () => {
     const main = builtMain();
     expect(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     // The same command the image runs, here with the `version` mode and the image's environment.
-    const { stdout } = await run(process.execPath, [main, 'version'], { env: { PATH: process.env.PATH, NODE_ENV: 'production' }, cwd: '/' });
+    const { stdout } = await run(process.execPath, [main, 'version'], { env: { PATH: process.env.PATH, NODE_ENV: 'production', NODE_OPTIONS: IMAGE_NODE_OPTIONS }, cwd: '/' });
     expect(stdout).toMatch(/csi\.vsphere\.vmware\.com/);
     const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
     expect(stdout).toContain(pkg.version);

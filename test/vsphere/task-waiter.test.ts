@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startVcsim, type Vcsim } from '../../src/harness/vcsim.js';
 import type { MoRef, VsphereClient } from '../../src/vsphere/api.js';
 import { isFault, VsphereTimeoutError } from '../../src/vsphere/faults.js';
+import { REMEMBER_UNCLAIMED } from '../../src/vsphere/task-waiter.js';
 import { clientFor } from './helpers.js';
 
 let sim: Vcsim;
@@ -125,6 +126,37 @@ describe('task waiter', () => {
       await client.close();
     }
   });
+
+  test('task infos are bounded: a settled task is forgotten; others\' finished tasks are kept at most REMEMBER_UNCLAIMED', async () => {
+    const observer = clientFor(sim);
+    const busy = clientFor(sim);
+    try {
+      await Promise.all([observer.session.ensure(), busy.session.ensure()]);
+      // The first wait builds busy's collector, whose first update names the (finished) tasks already in recentTask.
+      const warm = await create(busy, 'others-warm');
+      const before = busy.tasks.remembered();
+      // The observer waits for one slow task, so its update loop sees every task the busy client runs meanwhile.
+      await sim.setCnsTiming(0, 4000);
+      const slow = create(observer, 'slow-one');
+      await new Promise((r) => setTimeout(r, 300));
+      await sim.setCnsTiming(0, 0);
+      const names = Array.from({ length: REMEMBER_UNCLAIMED + 150 }, (_, i) => `others-${i}`);
+      const made: string[] = [];
+      for (let i = 0; i < names.length; i += 50) made.push(...(await Promise.all(names.slice(i, i + 50).map((n) => create(busy, n)))).map((c) => c.volumeId));
+      const mine = await slow;
+      expect(observer.tasks.pending()).toBe(0);
+      // Seen in its updates, none awaited by it: bounded (the old waiter kept up to 2,000 with their results).
+      expect(observer.tasks.remembered()).toBeLessThanOrEqual(REMEMBER_UNCLAIMED);
+      // The busy client awaited each of its tasks: none stays once settled (the old waiter kept them all).
+      expect(busy.tasks.remembered() - before).toBeLessThan(10);
+      made.push(warm.volumeId);
+      for (let i = 0; i < made.length; i += 50) await Promise.all(made.slice(i, i + 50).map((id) => busy.cns.deleteVolume(id)));
+      await observer.cns.deleteVolume(mine.volumeId);
+    } finally {
+      await sim.setCnsTiming(2, 3);
+      await Promise.all([observer.close(), busy.close()]);
+    }
+  }, 60_000);
 
   test('after the session is terminated the waiter builds a new collector and keeps working', async () => {
     const client = clientFor(sim);
