@@ -29,12 +29,20 @@ const PROPERTY_COLLECTOR = path.join(SIMULATOR_DIR, 'property_collector.go');
  *   vCenter computes updates incrementally; re-collecting 200 recent tasks for
  *   every one of a batch's changes made hundreds of tasks in flight cost
  *   seconds of simulator CPU (measured with Go's pprof: 80% in
- *   PropertyCollector.collect) and hid their results for as long.
+ *   PropertyCollector.collect) and hid their results for as long;
+ * - a new collector's first WaitForUpdatesEx (version "") starts listening for
+ *   changes before it reads the current state, not after: a change made in
+ *   between was otherwise lost for good (seen: a task that completed in that
+ *   gap was never reported, and its waiter hung).
  */
 const PATCHES: ReadonlyArray<readonly [string, string]> = [
   ['time.NewTicker(250 * time.Millisecond)', 'time.NewTicker(WaitForUpdatesInterval)'],
   ['apply := func() bool {', 'applied := false\n\tapply := func() bool {\n\t\tif applied {\n\t\t\treturn true\n\t\t}\n\t\tapplied = true'],
   ['pc.updates = nil // clear updates collected by the managed object CRUD listeners', 'pc.updates = nil // clear updates collected by the managed object CRUD listeners\n\t\t\tapplied = false'],
+  [
+    'apply()                // Collect current state\n\t\tset.Version = "-"      // Next request with Version set will wait via loop below\n\t\tctx.Map.AddHandler(pc) // Listen for create, update, delete of managed objects',
+    'ctx.Map.AddHandler(pc) // Listen first: a change made while the state is read is reported by the next wait\n\t\tapply()                // Collect current state\n\t\tset.Version = "-"      // Next request with Version set will wait via loop below',
+  ],
 ];
 
 export function vcsimSourceDir(): string {

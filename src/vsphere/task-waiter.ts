@@ -51,6 +51,8 @@ export const UNCLAIMED_TTL_MS = 60_000;
 const REMEMBER_SETTLED_IDS = 1000;
 const WAIT_SECONDS = 30;
 const STRAGGLER_CHECK_MS = 5000;
+/** How long past its maxWaitSeconds a WaitForUpdatesEx may stay unanswered before the poll is given up. */
+const POLL_MARGIN_SECONDS = 15;
 /**
  * Awaited tasks in flight beyond which new ones also go into the ListView
  * filter: half of vCenter's 200-entry recentTask. recentTask is a window of
@@ -195,11 +197,16 @@ export class SharedTaskWaiter implements TaskWaiter {
     while (this.waiters.size > 0 && !this.closed) {
       try {
         const collector = await this.ensureCollector();
+        const maxWait = this.maxWaitSeconds();
+        // The poll's own deadline: vCenter answers by maxWaitSeconds, so a poll still open well after
+        // that is a dead connection or a collector the server lost; it is then rebuilt, and the
+        // stale-task net below reads what it would have reported.
+        const pollDeadline = AbortSignal.any([this.loopAbort.signal, AbortSignal.timeout((maxWait + POLL_MARGIN_SECONDS) * 1000)]);
         const body = await this.session.call(
           'vim25',
           'WaitForUpdatesEx',
-          { _this: moref(collector.pc), version: collector.version, options: obj('WaitOptions', { maxWaitSeconds: this.maxWaitSeconds() }) },
-          { signal: this.loopAbort.signal },
+          { _this: moref(collector.pc), version: collector.version, options: obj('WaitOptions', { maxWaitSeconds: maxWait }) },
+          { signal: pollDeadline },
         );
         const before = this.pending();
         this.applyUpdates(collector, one(body, 'returnval'));
@@ -208,9 +215,12 @@ export class SharedTaskWaiter implements TaskWaiter {
         resets = 0;
       } catch (err) {
         if (this.closed) return;
-        if (isFault(err, 'ManagedObjectNotFound', 'NotAuthenticated', 'InvalidCollectorVersion', 'RequestCanceled') && ++resets <= 3) {
-          // The collector belonged to an expired session (or was reset): build a new one.
+        const pollTimedOut = err instanceof VsphereTimeoutError && !this.loopAbort.signal.aborted;
+        if ((pollTimedOut || isFault(err, 'ManagedObjectNotFound', 'NotAuthenticated', 'InvalidCollectorVersion', 'RequestCanceled')) && ++resets <= 3) {
+          // The collector belonged to an expired session, was reset, or its poll went unanswered: build a new one.
+          if (pollTimedOut) this.logger.warn({ vcenter: this.session.host }, 'WaitForUpdatesEx went unanswered past its maxWaitSeconds; rebuilding the task collector');
           this.collector = undefined;
+          this.lastStragglerCheck = 0;
           continue;
         }
         // vCenter unreachable: fail the waits now rather than leave them hanging until their deadlines.
@@ -224,15 +234,13 @@ export class SharedTaskWaiter implements TaskWaiter {
   }
 
   /**
-   * 30 s normally; sooner when a safety net is armed: 1 s while a detached task
-   * needs re-reading, and by the straggler check when an awaited task has not
-   * appeared in any update yet (a long poll with no traffic would hide it).
+   * 30 s with nobody waiting; while tasks are awaited, the straggler check's
+   * period (5 s), so the stale-task net runs even without traffic; 1 s while a
+   * detached task needs re-reading.
    */
   private maxWaitSeconds(): number {
     if (this.detached.size > 0) return 1;
-    for (const value of this.registeredAt.keys()) {
-      if (!this.infos.has(value)) return Math.max(1, Math.ceil(this.stragglerCheckMs / 1000));
-    }
+    if (this.registeredAt.size > 0) return Math.max(1, Math.ceil(this.stragglerCheckMs / 1000));
     return WAIT_SECONDS;
   }
 
@@ -337,18 +345,21 @@ export class SharedTaskWaiter implements TaskWaiter {
 
   /**
    * Safety net for a busy vCenter: recentTask is bounded, so a task can leave
-   * the filter before it finishes (or never enter it). Such tasks are read
-   * directly, all in one request: right after the update that reported the
-   * leave, or once stragglerCheckMs (5 s) passed without any update naming
-   * them. One still running stays "detached" and is read again after every
+   * the filter before it finishes (or never enter it), and an update can be
+   * lost. Such tasks are read directly, all in one request: right after the
+   * update that reported the leave, or once stragglerCheckMs (5 s) passed
+   * without any update naming them. One still running stays "detached" and is read again after every
    * update; while any is detached the long poll returns within a second.
    */
   private async readStragglers(): Promise<void> {
     const now = Date.now();
     if (now - this.lastStragglerCheck >= this.stragglerCheckMs) {
       this.lastStragglerCheck = now;
+      // Never named by an update, or named but silent for as long (an update lost between a new
+      // collector's first read and its first wait, or a long task): read directly, in one request.
       for (const [value, at] of this.registeredAt) {
-        if (now - at >= this.stragglerCheckMs && !this.infos.has(value)) this.stragglers.add(value);
+        const info = this.infos.get(value);
+        if (now - at >= this.stragglerCheckMs && (!info || now - info.seenAt >= this.stragglerCheckMs)) this.stragglers.add(value);
       }
     }
     const values = [...new Set([...this.stragglers, ...this.detached])].filter((v) => this.waiters.has(v));
