@@ -1,7 +1,9 @@
 /**
  * Whether each vCenter answers, as far as this process has seen: every
- * request outcome (a successful request → up; a refused connection or our
- * own request timeout → down) and every Probe. With several vCenters this
+ * request outcome (a successful request → up; a refused connection → down;
+ * our own request timeout → down only when the one before also timed out: a
+ * single slow answer on a loaded vCenter, or machine, is not an outage) and
+ * every Probe. With several vCenters this
  * decides which reads may be skipped (a vCenter known down is not waited on
  * for work that does not need it), is logged once per change with the
  * vCenter's name, and is exported as `vsphere_csi_vcenter_up`.
@@ -10,11 +12,15 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { RequestEvent } from '../vsphere/api.js';
 
+const TIMEOUTS_FOR_DOWN = 2;
+
 export type VcenterState = 'unknown' | 'up' | 'down';
 
 export class VcenterHealth {
   private current: VcenterState = 'unknown';
   private why = '';
+  /** Timeouts since the last answer. */
+  private timeouts = 0;
 
   constructor(
     readonly vcenter: string,
@@ -37,12 +43,17 @@ export class VcenterHealth {
   /** Feeds one request outcome. A fault is an answer but not proof of a usable session, so it changes nothing. */
   observe(event: RequestEvent): void {
     if (event.outcome === 'ok') this.up();
-    else if (event.outcome === 'error' && (event.errorKind === 'connection' || event.errorKind === 'timeout')) {
-      this.down(`${event.method}: ${event.errorKind === 'timeout' ? 'no answer within the request timeout' : 'connection failed'}`);
-    }
+    else if (event.outcome === 'error' && event.errorKind === 'connection') this.down(`${event.method}: connection failed`);
+    else if (event.outcome === 'error' && event.errorKind === 'timeout') this.timedOut(`${event.method}: no answer within the request timeout`);
+  }
+
+  /** A request or Probe got no answer in time: down when the one before also went unanswered. */
+  timedOut(reason: string): void {
+    if (++this.timeouts >= TIMEOUTS_FOR_DOWN) this.down(`${reason} (${this.timeouts} in a row)`);
   }
 
   up(): void {
+    this.timeouts = 0;
     if (this.current === 'up') return;
     if (this.current === 'down') this.log.info({ vcenter: this.vcenter, wasDown: this.why }, `vCenter ${this.vcenter} answers again`);
     this.current = 'up';

@@ -10,6 +10,7 @@
  */
 import type { LabelsConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { VsphereTimeoutError } from '../vsphere/faults.js';
 import type { VsphereClient } from '../vsphere/api.js';
 import { DatastoreClusters } from './datastore-clusters.js';
 import { InventorySnapshots } from './inventory-snapshot.js';
@@ -77,7 +78,8 @@ export class VcenterContext {
       return undefined;
     } catch (err) {
       const reason = (err as Error).message;
-      this.health.down(reason);
+      if (err instanceof VsphereTimeoutError) this.health.timedOut(reason);
+      else this.health.down(reason);
       return reason;
     }
   }

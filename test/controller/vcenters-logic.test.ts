@@ -27,7 +27,7 @@ const event = (outcome: RequestEvent['outcome'], errorKind?: RequestEvent['error
 });
 
 describe('vCenter health', () => {
-  test('down on a refused connection or our timeout (logged once), not on a fault or the caller giving up; up again on success', () => {
+  test('down on a refused connection or two timeouts in a row (logged once), not on one timeout, a fault or the caller giving up; up again on success', () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { lines.push(JSON.parse(c.toString()) as Record<string, unknown>); cb(); } }) });
     const h = new VcenterHealth('vc-b', log);
@@ -38,10 +38,17 @@ describe('vCenter health', () => {
     h.observe(event('error', 'cancelled'));
     h.observe(event('error', 'closed'));
     expect(h.state).toBe('up');
-    h.observe(event('error', 'connection'));
+    // One slow answer is not an outage; a second in a row is.
+    h.observe(event('error', 'timeout'));
+    expect(h.state).toBe('up');
+    h.observe(event('ok'));
+    h.observe(event('error', 'timeout'));
+    expect(h.state).toBe('up');
     h.observe(event('error', 'timeout'));
     expect(h.isDown).toBe(true);
-    expect(h.reason).toBe('CnsQueryVolume: no answer within the request timeout');
+    expect(h.reason).toBe('CnsQueryVolume: no answer within the request timeout (2 in a row)');
+    h.observe(event('error', 'connection'));
+    expect(h.reason).toBe('CnsQueryVolume: connection failed');
     h.observe(event('ok'));
     expect(h.state).toBe('up');
     expect(lines.map((l) => [l.level, l.vcenter, l.msg])).toEqual([
