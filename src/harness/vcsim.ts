@@ -64,6 +64,8 @@ export interface Vcsim {
   failNextCns(method: string, fault: string, options?: { property?: string; count?: number }): Promise<void>;
   /** How many CNS volumes exist and how many are attached. */
   cnsCounts(): Promise<{ volumes: number; attached: number }>;
+  /** Sets a volume's CNS healthStatus, as vCenter does on its own when storage fails or recovers (cns_health.go). */
+  setCnsHealth(volumeId: string, status: 'green' | 'yellow' | 'red' | 'unknown'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
       await debug(`/debug/cns/fail?${q.toString()}`, 'POST');
     },
     cnsCounts: async () => (await debug('/debug/cns/volumes')) as { volumes: number; attached: number },
+    setCnsHealth: async (volumeId, status) => void (await debug(`/debug/cns/health?${new URLSearchParams({ volume: volumeId, status }).toString()}`, 'POST')),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
