@@ -97,6 +97,24 @@ describe('metadata syncer: Kubernetes changes reach CNS', () => {
     expect((await w.inspect.cns.queryVolumes({ volumeIds: [id] })).volumes).toHaveLength(1);
   });
 
+  test('watches that break and expire (410 on resume) are restarted and relisted: a change made meanwhile still reaches CNS', async () => {
+    const id = await boundVolume(w, 'pvc-expiry', 'apps', 'data-expiry');
+    await eventually(async () => entity(await entities(w, id), 'PERSISTENT_VOLUME_CLAIM', 'data-expiry') !== undefined, 'the PVC entity');
+    w.kube.setFault((req) => (req.watch ? 503 : undefined));
+    try {
+      w.kube.closeWatches('destroy');
+      await labelClaim(w, 'apps', 'data-expiry', { seen: 'after-relist' });
+      // The history the informers would resume from is gone: their next watch gets 410 Expired.
+      w.kube.compactHistory();
+    } finally {
+      w.kube.setFault(undefined);
+    }
+    await eventually(async () => entity(await entities(w, id), 'PERSISTENT_VOLUME_CLAIM', 'data-expiry')?.labels?.['seen'] === 'after-relist', 'the label after the relist', 30_000);
+    await eventually(() => w.kube.watchCount() === 3, 'the three watches to be back', 15_000);
+    const claimLists = w.kube.requests().filter((r) => r.path === '/api/v1/persistentvolumeclaims' && r.method === 'GET' && !r.watch);
+    expect(claimLists.length).toBeGreaterThanOrEqual(2); // the first list, and the relist after 410
+  });
+
   test('a burst of changes to one volume costs one update per window, not one per change', async () => {
     const id = await boundVolume(w, 'pvc-burst', 'apps', 'data-burst');
     await eventually(async () => entity(await entities(w, id), 'PERSISTENT_VOLUME_CLAIM', 'data-burst') !== undefined, 'the PVC entity');
