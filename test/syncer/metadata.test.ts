@@ -46,6 +46,7 @@ describe('metadata syncer: Kubernetes changes reach CNS', () => {
     await labelClaim(w, 'apps', 'data-web-0', { app: 'web', tier: 'db' });
     await eventually(async () => entity(await entities(w, id), 'PERSISTENT_VOLUME_CLAIM', 'data-web-0')?.labels?.['tier'] === 'db', 'the label in CNS');
     const took = Date.now() - started;
+    process.stdout.write(`syncer figures: PVC label → CNS in ${took} ms (window ${WINDOW_MS} ms)\n`);
     const pvc = entity(await entities(w, id), 'PERSISTENT_VOLUME_CLAIM', 'data-web-0')!;
     expect(pvc).toMatchObject({ namespace: 'apps', clusterId: CLUSTER_ID, labels: { app: 'web', tier: 'db' } });
     expect(pvc.referredEntity).toEqual([{ entityType: 'PERSISTENT_VOLUME', entityName: 'pvc-label-1', clusterId: CLUSTER_ID }]);
