@@ -4,6 +4,7 @@
  * with its own vCenter client as in a real process) and MetadataSyncer
  * instances over them, plus helpers that make volumes the way the cluster
  * does (CreateVolume with the PV/PVC names, then the PV and the bound PVC).
+ * SYNCER_TEST_LOG=1 prints the syncers' debug log (pino JSON on stdout).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { startKubeApiServer, type KubeApiServer } from '../../src/harness/kube-a
 import { boundClaim, volumePv } from '../../src/harness/kube-volumes.js';
 import { startVcsim, vcsimClient, type Vcsim } from '../../src/harness/vcsim.js';
 import { mergePatchOptions } from '../../src/kube/client.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import type { CnsEntityMetadata, CnsVolume, VsphereClient } from '../../src/vsphere/api.js';
 import { csiClient, type CsiTestClient } from '../controller/csi-client.js';
 import { MOUNT_RWO } from '../controller/fixture.js';
@@ -64,7 +65,7 @@ export async function startSyncWorld(): Promise<SyncWorld> {
     inspect,
     controller,
     csi,
-    startSyncer: (identity, env = {}, log = silentLogger) => {
+    startSyncer: (identity, env = {}, log = process.env.SYNCER_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger) => {
       const settings = syncerSettings(undefined, {
         VSPHERE_CSI_SYNC_WINDOW_MS: String(WINDOW_MS),
         VSPHERE_SYNCER_LEASE_DURATION_SECONDS: '3',
@@ -129,12 +130,12 @@ export async function cnsCalls(w: SyncWorld, method: string): Promise<number> {
   return (await w.sim.requests()).byMethod[`/vsanHealth ${method}`] ?? 0;
 }
 
-/** Polls an async condition; fails naming `what` after `limitMs`; returns the ms it took. */
-export async function eventually(condition: () => Promise<boolean> | boolean, what: string, limitMs = 15_000, everyMs = 20): Promise<number> {
+/** Polls an async condition; fails naming `what` (a string, or a function adding what was seen) after `limitMs`; returns the ms it took. */
+export async function eventually(condition: () => Promise<boolean> | boolean, what: string | (() => string), limitMs = 15_000, everyMs = 20): Promise<number> {
   const started = Date.now();
   for (;;) {
     if (await condition()) return Date.now() - started;
-    if (Date.now() - started > limitMs) throw new Error(`gave up after ${limitMs} ms waiting for ${what}`);
+    if (Date.now() - started > limitMs) throw new Error(`gave up after ${limitMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -42,6 +42,9 @@ afterAll(async () => {
 });
 
 const events = (reason: string): CoreV1Event[] => w.kube.list<CoreV1Event>('Event').filter((e) => e.reason === reason);
+/** For a failed wait on an Event: which Event requests the API server saw. */
+const eventRequests = (what: string) => (): string =>
+  `${what}; Event requests: ${JSON.stringify(w.kube.requests().filter((r) => r.path.includes('/events')).slice(-5))}; Events: ${w.kube.list<CoreV1Event>('Event').map((e) => e.reason).join(',')}`;
 const claim = (namespace: string, name: string): V1PersistentVolumeClaim | undefined => w.kube.get<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespace, name);
 
 describe('static provisioning', () => {
@@ -57,7 +60,7 @@ describe('static provisioning', () => {
     expect(volume).toMatchObject({ volumeId: disk, name: 'static-pv-1', capacityMb: 256, containerCluster: { clusterId: CLUSTER_ID, clusterFlavor: 'VANILLA' } });
     expect(await cnsCalls(w, 'CnsCreateVolume')).toBe(1);
     await eventually(async () => entity(await entities(w, disk), 'PERSISTENT_VOLUME_CLAIM', 'old-data')?.labels?.['owner'] === 'ops', 'the PVC entity');
-    await eventually(() => events('VolumeRegistered').some((e) => e.involvedObject?.name === 'static-pv-1'), 'a Normal Event on the PV');
+    await eventually(() => events('VolumeRegistered').some((e) => e.involvedObject?.name === 'static-pv-1'), eventRequests('a Normal Event on the PV'));
     // Then synced like any other volume.
     await w.core.patchNamespacedPersistentVolumeClaim({ namespace: 'legacy', name: 'old-data', body: { metadata: { labels: { owner: 'dev' } } } }, mergePatchOptions);
     await eventually(async () => entity(await entities(w, disk), 'PERSISTENT_VOLUME_CLAIM', 'old-data')?.labels?.['owner'] === 'dev', 'the new label');
@@ -70,7 +73,7 @@ describe('static provisioning', () => {
     const handle = '0b7c3f52-1d2e-4f60-9a1b-2c3d4e5f6a7b';
     const before = (await w.sim.cnsCounts()).volumes;
     w.kube.put(volumePv('static-pv-bad', handle));
-    await eventually(() => events('VolumeHandleNotFound').some((e) => e.involvedObject?.name === 'static-pv-bad'), 'the Warning Event');
+    await eventually(() => events('VolumeHandleNotFound').some((e) => e.involvedObject?.name === 'static-pv-bad'), eventRequests('the Warning Event'));
     const event = events('VolumeHandleNotFound').find((e) => e.involvedObject?.name === 'static-pv-bad')!;
     expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'PersistentVolume' } });
     expect(event.message).toContain(handle);

@@ -74,7 +74,7 @@ export class StaticRegistrar {
         }
         if (isFault(err)) {
           metrics.failures.inc({ operation: 'register' });
-          await this.event(pv, 'Warning', 'VolumeRegistrationFailed', `vCenter ${vc.name} refused to register disk ${handle} of PV ${pvName} as a CNS volume: ${(err as Error).message}`);
+          this.event(pv, 'Warning', 'VolumeRegistrationFailed', `vCenter ${vc.name} refused to register disk ${handle} of PV ${pvName} as a CNS volume: ${(err as Error).message}`);
           return undefined;
         }
         unreachable.push(`${vc.name} (${(err as Error).message})`);
@@ -83,7 +83,7 @@ export class StaticRegistrar {
       ctx.locator.remember(handle, vc);
       metrics.registered.inc();
       log.info({ volumeId: handle, pv: pvName, vcenter: vc.name }, 'statically provisioned disk registered as a CNS volume');
-      await this.event(pv, 'Normal', 'VolumeRegistered', `first-class disk ${handle} registered as a CNS volume in vCenter ${vc.name}; its metadata is kept in sync`);
+      this.event(pv, 'Normal', 'VolumeRegistered', `first-class disk ${handle} registered as a CNS volume in vCenter ${vc.name}; its metadata is kept in sync`);
       return { vc, entities };
     }
     if (unreachable.length > 0) {
@@ -94,7 +94,7 @@ export class StaticRegistrar {
     this.noDisk.set(handle, version);
     const where = ctx.vcenters.size > 1 ? `any configured vCenter (${ctx.vcenters.names()})` : `vCenter ${ctx.vcenters.first.name}`;
     log.warn({ volumeId: handle, pv: pvName }, 'the PV names a disk that does not exist');
-    await this.event(
+    this.event(
       pv,
       'Warning',
       'VolumeHandleNotFound',
@@ -104,7 +104,8 @@ export class StaticRegistrar {
     return undefined;
   }
 
-  private async event(pv: V1PersistentVolume, type: EventType, reason: string, message: string): Promise<void> {
-    await this.events.recordEvent(pvObject(pv), type, reason, message);
+  /** Not awaited: a slow API server must not hold up CNS syncing (the recorder logs its own failures). */
+  private event(pv: V1PersistentVolume, type: EventType, reason: string, message: string): void {
+    void this.events.recordEvent(pvObject(pv), type, reason, message);
   }
 }
