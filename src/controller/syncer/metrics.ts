@@ -4,8 +4,6 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type SyncFailure = 'update' | 'query' | 'register' | 'full_sync' | 'health_annotation' | 'event';
-
 export class SyncerMetrics {
   readonly leader: Gauge;
   /** Kubernetes change observed → CNS update confirmed. */
@@ -31,7 +29,7 @@ export class SyncerMetrics {
     });
     this.updates = new Counter({ name: 'vsphere_csi_syncer_updates_total', help: 'Volumes whose CNS entity metadata the syncer updated, by vCenter.', labelNames: ['vcenter'], registers });
     this.cnsCalls = new Counter({ name: 'vsphere_csi_syncer_cns_calls_total', help: 'CNS requests sent by the syncer, by vCenter and method.', labelNames: ['vcenter', 'method'], registers });
-    this.failures = new Counter({ name: 'vsphere_csi_syncer_failures_total', help: 'Syncer operations that failed, by operation (update, query, register, full_sync, health_annotation, event).', labelNames: ['operation'], registers });
+    this.failures = new Counter({ name: 'vsphere_csi_syncer_failures_total', help: 'Syncer operations that failed, by operation (update, query, register, full_sync, health_annotation).', labelNames: ['operation'], registers });
     this.registered = new Counter({ name: 'vsphere_csi_syncer_registered_volumes_total', help: 'Statically provisioned PVs whose disk the syncer registered as a CNS volume.', registers });
     this.orphans = new Gauge({ name: 'vsphere_csi_syncer_orphan_volumes', help: 'CNS volumes of this cluster without a PV for two or more consecutive full syncs (reported, never deleted).', registers });
     this.lastFullSync = new Gauge({ name: 'vsphere_csi_syncer_last_full_sync_timestamp_seconds', help: 'When the last full sync finished (Unix time).', registers });
