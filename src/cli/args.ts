@@ -74,7 +74,7 @@ Flags (environment variable in brackets; a flag a mode does not read is an error
   --dmi-dir <dir>               node: DMI folder [X_CSI_DMI_DIR] (default /sys/class/dmi/id)
   --kubelet-root-dir <dir>      node: RPC paths must lie under it [X_CSI_KUBELET_ROOT_DIR] (default /var/lib/kubelet)
   --max-volumes-per-node <n>    node: reported volume limit [MAX_VOLUMES_PER_NODE] (default 59)
-  --kubeconfig <file>           node, cpi, preflight: out-of-cluster Kubernetes access [KUBECONFIG]
+  --kubeconfig <file>           controller, node, cpi, preflight: out-of-cluster Kubernetes access [KUBECONFIG]
   --output <text|json>          preflight: report format (default text)
   -h, --help                    show this help
 `;
@@ -93,7 +93,7 @@ const FLAG_MODES: Readonly<Record<FlagName, readonly Mode[]>> = {
   'dmi-dir': ['node'],
   'kubelet-root-dir': ['node'],
   'max-volumes-per-node': ['node'],
-  kubeconfig: ['node', 'cpi', 'preflight'],
+  kubeconfig: ['controller', 'node', 'cpi', 'preflight'],
   output: ['preflight'],
 };
 

@@ -200,6 +200,9 @@ function buildGlobalSettings(g: Settings, src: string): CsiGlobalSettings {
     csiFetchPreferredDatastoresIntervalMinutes: optionalCount(src, g.get('csi-fetch-preferred-datastores-intervalinmin')),
     queryLimit: optionalCount(src, g.get('query-limit')),
     listVolumeThreshold: optionalCount(src, g.get('list-volume-threshold')),
+    metadataSyncer: ifSet(src, g.get('metadata-syncer'), parseBool),
+    fullSyncIntervalMinutes: optionalCount(src, g.get('full-sync-intervalinmin')) || undefined,
+    volumeHealthIntervalMinutes: optionalCount(src, g.get('volume-health-intervalinmin')) || undefined,
   };
 }
 

@@ -29,6 +29,11 @@ export const CSI_GLOBAL_KEYS = new Set([
   'csi-fetch-preferred-datastores-intervalinmin',
   'query-limit',
   'list-volume-threshold',
+  // Ours: the metadata syncer built into controller mode (the reference runs it as a separate
+  // container, tuned by FULL_SYNC_INTERVAL_MINUTES / VOLUME_HEALTH_INTERVAL_MINUTES, which we read too).
+  'metadata-syncer',
+  'full-sync-intervalinmin',
+  'volume-health-intervalinmin',
 ]);
 
 /** [VirtualCenter "host"] keys we read (ca-file and thumbprint per vCenter are our addition). */

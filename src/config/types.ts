@@ -71,6 +71,12 @@ export interface CsiGlobalSettings {
   queryLimit?: number;
   /** list-volume-threshold; unset = the consumer's default. */
   listVolumeThreshold?: number;
+  /** metadata-syncer (ours): false turns controller mode's metadata syncer off; unset = on. */
+  metadataSyncer?: boolean;
+  /** full-sync-intervalinmin (ours; 0 = unset): the syncer's full-sync period. */
+  fullSyncIntervalMinutes?: number;
+  /** volume-health-intervalinmin (ours; 0 = unset): how often the syncer reads volume health between full syncs. */
+  volumeHealthIntervalMinutes?: number;
 }
 
 export type NetPermission = 'READ_ONLY' | 'READ_WRITE' | 'NO_ACCESS';

@@ -9,7 +9,7 @@ import type { VsphereClient } from '../vsphere/api.js';
 import { InFlightLocks } from '../csi/locks.js';
 import { silentLogger } from '../log.js';
 import { Attachments } from './attachments.js';
-import { VcenterSet, type VcenterOptions } from './vcenters.js';
+import { VcenterSet, type VcenterContext, type VcenterOptions } from './vcenters.js';
 import { VolumeLocator } from './volume-locator.js';
 
 export interface BatchingOptions {
@@ -24,6 +24,8 @@ export interface BatchingOptions {
 interface CommonControllerOptions {
   /** `[Global] cluster-id`: recorded on every volume, and the ListVolumes scope. */
   clusterId: string;
+  /** `[Global] cluster-distribution`: recorded with the cluster id on every volume. */
+  clusterDistribution?: string;
   labels: LabelsConfig;
   logger?: Logger;
   batching?: Partial<BatchingOptions>;
@@ -41,6 +43,7 @@ export const VOLUME_TYPE_BLOCK = 'vSphere CNS Block Volume';
 
 export class ControllerContext {
   readonly clusterId: string;
+  readonly clusterDistribution?: string;
   readonly labels: LabelsConfig;
   readonly log: Logger;
   readonly batching: BatchingOptions;
@@ -49,9 +52,12 @@ export class ControllerContext {
   /** Every configured vCenter; `vcenters.first` is the only one in a single-vCenter cluster. */
   readonly vcenters: VcenterSet;
   readonly locator: VolumeLocator;
+  /** Told after each successful attach (the metadata syncer reads the volume's health then); set by controller mode. */
+  onVolumePublished?: (volumeId: string, vc: VcenterContext) => void;
 
   constructor(options: ControllerOptions) {
     this.clusterId = options.clusterId;
+    this.clusterDistribution = options.clusterDistribution;
     this.labels = options.labels;
     this.log = options.logger ?? silentLogger;
     this.batching = { enabled: true, windowMs: 5, maxBatch: 32, ...options.batching };

@@ -105,6 +105,7 @@ export class VolumeCreator {
       clusterId: this.ctx.clusterId,
       vSphereUser: vc.vSphereUser,
       clusterFlavor: 'VANILLA',
+      clusterDistribution: this.ctx.clusterDistribution,
       entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
     };
     let created: CnsCreated;

@@ -5,7 +5,8 @@
  * each and reads its inventory at start, all at once and without holding
  * up the socket; serves Identity, whose Probe is ready while at least one
  * vCenter session is live, and the Controller service; close() logs out of
- * every vCenter.
+ * every vCenter. The metadata syncer (syncer/) runs beside them on the
+ * replica that holds its Lease.
  *
  * Batching knobs (environment, for operators and benchmarks):
  *   VSPHERE_CSI_BATCHING=false        one CNS call per RPC
@@ -22,6 +23,7 @@ import type { VsphereClient } from '../vsphere/api.js';
 import { registerVcenterMetrics } from '../vsphere/metrics.js';
 import type { BatchingOptions } from './context.js';
 import { createControllerService } from './service.js';
+import { launchMetadataSyncer } from './syncer/launch.js';
 import { registerVcenterHealthMetric } from './vcenter-health.js';
 import { assertSessionLive } from './vcenters.js';
 
@@ -43,6 +45,7 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
   const controller = createControllerService({
     vcenters: config.vcenters.map((vc, i) => ({ client: clients[i]!, vSphereUser: vc.user })),
     clusterId: config.clusterId,
+    clusterDistribution: config.global?.clusterDistribution,
     labels: config.labels,
     logger,
     batching: batchingFromEnv(opts.env),
@@ -50,6 +53,8 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
   const { vcenters } = controller.context;
   registerVcenterHealthMetric(opts.metricsRegistry, vcenters.all.map((vc) => vc.health));
   const warmedUp = vcenters.warmUp();
+  // Leader-only metadata syncer (syncer/): the RPCs above serve on every replica regardless.
+  const syncer = launchMetadataSyncer(controller.context, config.global, opts, logger);
   return {
     services: {
       Identity: createIdentityService({ topology: topologyConfigured(config.labels), probe: () => vcenters.probe() }),
@@ -57,6 +62,7 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
     },
     warmedUp,
     close: async () => {
+      await syncer.close();
       // Logouts still count; then stop observing.
       await Promise.allSettled(clients.map((c) => c.close()));
       vcenters.detach();

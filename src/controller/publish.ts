@@ -82,6 +82,7 @@ export class Publisher {
           const node = await attachableNode(this.ctx, vc, nodeId, volumeId);
           const done = await this.attachBatcher.submit(batchKey(vc, node.ref), { volumeId, node, vc });
           call.log.info({ volumeId, nodeId, vm: node.name, vcenter: vc.name }, 'volume attached');
+          this.ctx.onVolumePublished?.(volumeId, vc);
           return done;
         },
         () => {

@@ -3,16 +3,19 @@
  * `npm run demo`: one PVC's life, the way Kubernetes drives the driver, on an
  * embedded default: the vCenter simulator (two zones tagged on two clusters),
  * the test Kubernetes API server, and the three modes as real processes on
- * real unix sockets. When root with loop devices, the node half stages a
+ * real unix sockets (the controller with its metadata syncer, so a label on
+ * the claim shows up in CNS). When root with loop devices, the node half stages a
  * real loop device (mkfs + mount); otherwise it runs the control-plane half
  * and says why it skipped the rest. Everything is cleaned up at the end.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { createCsiClient, type CsiClient } from '../csi/client.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.js';
+import { boundClaim, volumePv } from '../harness/kube-volumes.js';
+import { mergePatchOptions } from '../kube/client.js';
 import { hasCapSysResource, LoopLab, loopUnavailableReason, type LoopDisk } from '../harness/loop-lab.js';
 import { startWorld, worldCsiConfig, ZONE_CATEGORY, type World } from '../harness/world.js';
 import { kubeletNode, UNINITIALIZED_TAINT, vmwareProductSerial } from './node-objects.js';
@@ -35,6 +38,22 @@ async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs: n
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+async function waitForAsync(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The volume's CNS entities as vCenter's Cloud Native Storage view lists them (one query). */
+async function describeEntities(w: World, volumeId: string): Promise<string> {
+  const volume = (await w.client.cns.queryVolumes({ volumeIds: [volumeId] })).volumes[0];
+  return (volume?.entityMetadata ?? [])
+    .map((e) => `${e.entityType} ${e.namespace ? `${e.namespace}/` : ''}${e.entityName}${Object.keys(e.labels ?? {}).length ? ` ${JSON.stringify(e.labels)}` : ''}`)
+    .join('; ');
 }
 
 async function main(): Promise<void> {
@@ -90,7 +109,13 @@ async function main(): Promise<void> {
     });
     await steps.run('start cpi, controller and node as real processes', async () => {
       procs.push(startMode('cpi', ['cpi', '--cloud-config', configPath, '--kubeconfig', kubeconfig], { POD_NAMESPACE: 'kube-system' }, logDir));
-      const controller = startMode('controller', ['controller', '--endpoint', controllerEndpoint, '--config', configPath], {}, logDir);
+      // With Kubernetes access the controller runs its metadata syncer (it leads: the only replica).
+      const controller = startMode(
+        'controller',
+        ['controller', '--endpoint', controllerEndpoint, '--config', configPath, '--kubeconfig', kubeconfig],
+        { POD_NAMESPACE: 'vmware-system-csi', POD_NAME: 'vsphere-csi-controller-0' },
+        logDir,
+      );
       const node = startMode(
         'node',
         ['node', '--endpoint', nodeEndpoint, '--config', configPath, '--kubeconfig', kubeconfig, '--node-name', nodeName, '--device-dir', deviceDir, '--dmi-dir', dmiDir, '--kubelet-root-dir', kubeletRoot],
@@ -143,6 +168,20 @@ async function main(): Promise<void> {
       }),
     (r) => `volume ${r.volume.volume_id}, ${Number(r.volume.capacity_bytes) / GiB} GiB, accessible ${JSON.stringify(r.volume.accessible_topology.map((t) => t.segments))}`);
     const volumeId = created.volume.volume_id;
+
+    await steps.run('external-provisioner creates the PV, the claim binds; the syncer sees both', async () => {
+      kube.put(volumePv('pvc-4f0c1d2e-demo', volumeId, { namespace: 'default', name: 'data-web-0' }));
+      kube.put(boundClaim('default', 'data-web-0', 'pvc-4f0c1d2e-demo'));
+      return describeEntities(w, volumeId);
+    }, (e) => `CNS entities: ${e}`);
+    await steps.run('kubectl label pvc data-web-0 app=web → the syncer updates CNS', async () => {
+      const updates = async (): Promise<number> => (await w.sim.requests()).byMethod['/vsanHealth CnsUpdateVolumeMetadata'] ?? 0;
+      const before = await updates();
+      const core = kube.kubeConfig().makeApiClient(CoreV1Api);
+      await core.patchNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'data-web-0', body: { metadata: { labels: { app: 'web' } } } }, mergePatchOptions);
+      await waitForAsync("the syncer's CnsUpdateVolumeMetadata", async () => (await updates()) > before, 30_000);
+      return describeEntities(w, volumeId);
+    }, (e) => `CNS entities: ${e}`);
 
     const published = await steps.run('ControllerPublishVolume (CNS attach to the node VM)', () =>
       controller.call<{ publish_context: Record<string, string> }>('Controller', 'ControllerPublishVolume', {
@@ -215,6 +254,9 @@ async function main(): Promise<void> {
     await steps.run('ControllerUnpublishVolume (CNS detach)', () =>
       controller.call('Controller', 'ControllerUnpublishVolume', { volume_id: volumeId, node_id: info.node_id }));
     await steps.run('DeleteVolume', () => controller.call('Controller', 'DeleteVolume', { volume_id: volumeId }));
+    // As external-provisioner and the garbage collector do after DeleteVolume.
+    kube.remove('v1', 'PersistentVolume', undefined, 'pvc-4f0c1d2e-demo');
+    kube.remove('v1', 'PersistentVolumeClaim', 'default', 'data-web-0');
     const after = await steps.run('ListVolumes (nothing left behind)', () =>
       controller.call<{ entries: unknown[] }>('Controller', 'ListVolumes', {}),
     (r) => `${r.entries.length} volumes`);

@@ -4,7 +4,7 @@
  * REST/JSON shapes that @kubernetes/client-node 1.4 (and node mode's own
  * client, src/kube/rest-client.ts) sends and expects for
  * nodes (+ /status), events, secrets, configmaps, pods, namespaces,
- * persistentvolumes, csinodes and coordination.k8s.io leases: get, list
+ * persistentvolumes, persistentvolumeclaims, csinodes and coordination.k8s.io leases: get, list
  * (label/field selectors), watch (resume by resourceVersion, 410 Expired,
  * bookmarks), create, update (409 on a stale resourceVersion), merge /
  * strategic-merge / JSON patch, delete. No admission, no defaulting, no

@@ -74,6 +74,8 @@ export interface Vcsim {
   setDatastoreState(name: string, state: { freeSpace?: bigint; maintenanceMode?: string }): Promise<void>;
   /** How much longer than other CNS tasks a relocation takes from now on. */
   setRelocateTime(ms: number): Promise<void>;
+  /** Sets a volume's CNS healthStatus, as vCenter does on its own when storage fails or recovers (cns_health.go). */
+  setCnsHealth(volumeId: string, status: 'green' | 'yellow' | 'red' | 'unknown'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -174,6 +176,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
       await debug(`/debug/storage/datastore?${q.toString()}`, 'POST');
     },
     setRelocateTime: async (ms) => void (await debug(`/debug/storage/relocate-time?d=${ms}ms`, 'POST')),
+    setCnsHealth: async (volumeId, status) => void (await debug(`/debug/cns/health?${new URLSearchParams({ volume: volumeId, status }).toString()}`, 'POST')),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -1,11 +1,12 @@
 /**
- * core/v1 Events about Nodes, deduplicated like client-go's EventCorrelator:
- * the same (node, type, reason, message) within the window bumps `count`
- * and `lastTimestamp` of the existing Event with a merge patch instead of
+ * core/v1 Events, deduplicated like client-go's EventCorrelator: the same
+ * (object, type, reason, message) within the window bumps `count` and
+ * `lastTimestamp` of the existing Event with a merge patch instead of
  * creating a new object, so a retry loop cannot flood etcd. Events are
  * best effort: failures are logged, never thrown.
- * Node events live in the "default" namespace, as kubelet and the cloud
- * node controller put them (Nodes have no namespace).
+ * An Event lives in its object's namespace; events about cluster-scoped
+ * objects (Nodes, PersistentVolumes) in the "default" namespace, as kubelet
+ * and the cloud node controller put them.
  */
 import type { CoreV1Api, CoreV1Event, V1Node } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log.js';
@@ -19,7 +20,7 @@ export interface EventRecorderOptions {
   component: string;
   /** source.host / reportingInstance, e.g. the pod or node name. */
   host?: string;
-  /** Default "default". */
+  /** Where events about cluster-scoped objects go. Default "default". */
   namespace?: string;
   /** Identical events within this window are aggregated. Default 10 minutes (client-go). */
   dedupWindowMs?: number;
@@ -33,8 +34,19 @@ export interface EventRecorderOptions {
 /** What we need to know about the Node; a V1Node fits. */
 export type NodeRef = Pick<V1Node, 'metadata'>;
 
+/** The Event's involvedObject. */
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** Namespaced objects only; the Event is written there. */
+  namespace?: string;
+  uid?: string;
+}
+
 interface Tracked {
   name: string;
+  namespace: string;
   count: number;
   lastSeen: number;
   /** Serializes writes of one aggregated event (create, then patches). */
@@ -61,21 +73,26 @@ export class EventRecorder {
 
   /** Resolves once the Event is written (or the write failed and was logged). */
   recordNodeEvent(node: NodeRef, type: EventType, reason: string, message: string): Promise<void> {
-    const nodeName = node.metadata?.name ?? '';
+    return this.recordEvent({ apiVersion: 'v1', kind: 'Node', name: node.metadata?.name ?? '', uid: node.metadata?.uid }, type, reason, message);
+  }
+
+  /** An Event about any object; resolves once it is written (or the write failed and was logged). */
+  recordEvent(object: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
-    const key = JSON.stringify([nodeName, node.metadata?.uid ?? '', type, reason, text]);
+    const key = JSON.stringify([object.kind, object.namespace ?? '', object.name, object.uid ?? '', type, reason, text]);
     const now = Date.now();
     const known = this.tracked.get(key);
+    const namespace = object.namespace ?? this.namespace;
     const entry =
       known && now - known.lastSeen < this.windowMs
         ? known
-        : { name: this.eventName(nodeName, now), count: 0, lastSeen: now, chain: Promise.resolve() };
+        : { name: this.eventName(object.name, now), namespace, count: 0, lastSeen: now, chain: Promise.resolve() };
     entry.count += 1;
     entry.lastSeen = now;
     this.remember(key, entry);
     const count = entry.count;
     const write = entry.chain.then(() =>
-      count === 1 ? this.create(entry, node, type, reason, text) : this.bump(entry, node, type, reason, text, count),
+      count === 1 ? this.create(entry, object, type, reason, text) : this.bump(entry, object, type, reason, text, count),
     );
     entry.chain = write.catch(() => undefined);
     return entry.chain;
@@ -97,11 +114,11 @@ export class EventRecorder {
     }
   }
 
-  private async create(entry: Tracked, node: NodeRef, type: EventType, reason: string, message: string): Promise<void> {
+  private async create(entry: Tracked, object: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const now = new Date();
     const body: CoreV1Event = {
-      metadata: { name: entry.name, namespace: this.namespace },
-      involvedObject: { apiVersion: 'v1', kind: 'Node', name: node.metadata?.name, uid: node.metadata?.uid },
+      metadata: { name: entry.name, namespace: entry.namespace },
+      involvedObject: { ...object },
       type,
       reason,
       message,
@@ -114,26 +131,26 @@ export class EventRecorder {
     };
     try {
       const t = this.options.requestTimeoutMs;
-      await this.options.core.createNamespacedEvent({ namespace: this.namespace, body }, t ? withRequestTimeout(t) : undefined);
+      await this.options.core.createNamespacedEvent({ namespace: entry.namespace, body }, t ? withRequestTimeout(t) : undefined);
     } catch (err) {
-      this.log.warn({ err: kubeErrorMessage(err), node: node.metadata?.name, reason }, 'could not record event');
+      this.log.warn({ err: kubeErrorMessage(err), [object.kind.toLowerCase()]: object.name, reason }, 'could not record event');
     }
   }
 
-  private async bump(entry: Tracked, node: NodeRef, type: EventType, reason: string, message: string, count: number): Promise<void> {
+  private async bump(entry: Tracked, object: InvolvedObject, type: EventType, reason: string, message: string, count: number): Promise<void> {
     try {
       await this.options.core.patchNamespacedEvent(
-        { name: entry.name, namespace: this.namespace, body: { count, lastTimestamp: new Date().toISOString() } },
+        { name: entry.name, namespace: entry.namespace, body: { count, lastTimestamp: new Date().toISOString() } },
         this.options.requestTimeoutMs ? withRequestTimeout(this.options.requestTimeoutMs, mergePatchOptions) : mergePatchOptions,
       );
     } catch (err) {
       // The first write failed or the event expired (events have a TTL): start a fresh one.
       if (httpStatusOf(err) === 404) {
         entry.count = 1;
-        await this.create(entry, node, type, reason, message);
+        await this.create(entry, object, type, reason, message);
         return;
       }
-      this.log.warn({ err: kubeErrorMessage(err), node: node.metadata?.name, reason }, 'could not update event');
+      this.log.warn({ err: kubeErrorMessage(err), [object.kind.toLowerCase()]: object.name, reason }, 'could not update event');
     }
   }
 }

@@ -184,6 +184,8 @@ export interface CnsContainerCluster {
   clusterId: string;
   vSphereUser: string;
   clusterFlavor: 'VANILLA' | 'WORKLOAD' | 'GUEST_CLUSTER';
+  /** `[Global] cluster-distribution` (e.g. "OpenShift"), shown in vCenter's Cloud Native Storage view. */
+  clusterDistribution?: string;
 }
 
 export interface CnsCreateSpec {
@@ -197,8 +199,9 @@ export interface CnsCreateSpec {
   clusterId: string;
   vSphereUser: string;
   clusterFlavor?: CnsContainerCluster['clusterFlavor'];
+  clusterDistribution?: string;
   entityMetadata?: CnsEntityMetadata[];
-  /** Static provisioning: register an existing FCD. */
+  /** Static provisioning: register an existing FCD (capacityMb may then be 0: CNS takes the disk's size). */
   backingDiskId?: string;
 }
 
@@ -244,6 +247,7 @@ export interface CnsUpdateMetadataSpec {
   clusterId: string;
   vSphereUser: string;
   clusterFlavor?: CnsContainerCluster['clusterFlavor'];
+  clusterDistribution?: string;
   entityMetadata: CnsEntityMetadata[];
 }
 

@@ -26,12 +26,13 @@ function checkMb(value: number, field: string): number {
   return value;
 }
 
-function containerCluster(c: { clusterId: string; vSphereUser: string; clusterFlavor?: CnsContainerCluster['clusterFlavor'] }): SoapObject {
+function containerCluster(c: { clusterId: string; vSphereUser: string; clusterFlavor?: CnsContainerCluster['clusterFlavor']; clusterDistribution?: string }): SoapObject {
   return obj('CnsContainerCluster', {
     clusterType: 'KUBERNETES',
     clusterId: c.clusterId,
     vSphereUser: c.vSphereUser,
     clusterFlavor: c.clusterFlavor ?? 'VANILLA',
+    clusterDistribution: c.clusterDistribution || undefined,
   });
 }
 
@@ -66,7 +67,11 @@ export function encodeCreateSpec(spec: CnsCreateSpec): SoapObject {
     volumeType: 'BLOCK',
     datastores: spec.datastores.map(moref),
     metadata: obj('CnsVolumeMetadata', { containerCluster: containerCluster(spec), entityMetadata: (spec.entityMetadata ?? []).map(entity) }),
-    backingObjectDetails: poly('CnsBlockBackingDetails', { capacityInMb: checkMb(spec.capacityMb, 'capacityMb'), backingDiskId: spec.backingDiskId }),
+    // Registering an existing disk (backingDiskId) needs no size: CNS takes the disk's own.
+    backingObjectDetails: poly('CnsBlockBackingDetails', {
+      capacityInMb: spec.backingDiskId && !spec.capacityMb ? undefined : checkMb(spec.capacityMb, 'capacityMb'),
+      backingDiskId: spec.backingDiskId,
+    }),
     profile: profileSpec(spec.profileId),
   });
 }
@@ -133,6 +138,7 @@ export function decodeVolume(v: XmlValue): CnsVolume {
           clusterId: childText(cluster, 'clusterId') ?? '',
           vSphereUser: childText(cluster, 'vSphereUser') ?? '',
           clusterFlavor: (childText(cluster, 'clusterFlavor') || 'VANILLA') as CnsContainerCluster['clusterFlavor'],
+          clusterDistribution: childText(cluster, 'clusterDistribution') || undefined,
         }
       : undefined,
     entityMetadata: all(metadata, 'entityMetadata').map(decodeEntity),

@@ -41,6 +41,9 @@ import type { VimSession } from './session.js';
 import type { SharedTaskWaiter } from './task-waiter.js';
 
 export class CnsClient implements Cns {
+  /** This vCenter refused several specs in one CnsUpdateVolumeMetadata. */
+  private metadataOnePerCall = false;
+
   constructor(
     private readonly session: VimSession,
     private readonly tasks: SharedTaskWaiter,
@@ -106,15 +109,31 @@ export class CnsClient implements Cns {
     single(byVolumeId([spec.volumeId], results, 'CnsExtendVolume', () => undefined));
   }
 
+  /**
+   * Several volumes per CnsUpdateVolumeMetadata (the API takes a list; govmomi's
+   * later simulator accepts many while it refuses several create specs "same as
+   * real VC"). Should a vCenter refuse a list as it refuses batch creates
+   * (InvalidArgument for the whole call), the specs are sent one per call, then
+   * and from then on for this vCenter.
+   */
   async updateVolumeMetadata(specs: CnsUpdateMetadataSpec[], options: CallOptions = {}): Promise<BatchResult<void>[]> {
     if (specs.length === 0) return [];
+    if (specs.length > 1 && this.metadataOnePerCall) return this.updateOneByOne(specs, options);
     const results = await this.runBatch('CnsUpdateVolumeMetadata', { updateSpecs: specs.map(encodeUpdateSpec) }, options);
+    if (specs.length > 1 && !Array.isArray(results) && results.faultType === 'InvalidArgument') {
+      this.metadataOnePerCall = true;
+      return this.updateOneByOne(specs, options);
+    }
     return byVolumeId(
       specs.map((s) => s.volumeId),
       results,
       'CnsUpdateVolumeMetadata',
       () => undefined,
     );
+  }
+
+  private updateOneByOne(specs: CnsUpdateMetadataSpec[], options: CallOptions): Promise<BatchResult<void>[]> {
+    return Promise.all(specs.map(async (spec) => (await this.updateVolumeMetadata([spec], options))[0]!));
   }
 
   async updateOneVolumeMetadata(spec: CnsUpdateMetadataSpec, options: CallOptions = {}): Promise<void> {

@@ -56,6 +56,14 @@ describe('csi-vsphere.conf: good files', () => {
     });
   });
 
+  test('the metadata syncer keys of [Global] (ours) parse, without a warning; a bad value names the key', () => {
+    const cfg = parse('[Global]\nmetadata-syncer = false\nfull-sync-intervalinmin = 10\nvolume-health-intervalinmin = 2\n[VirtualCenter "a"]\nuser = a@vsphere.local\npassword = pw\n');
+    expect(cfg.global).toMatchObject({ metadataSyncer: false, fullSyncIntervalMinutes: 10, volumeHealthIntervalMinutes: 2 });
+    expect(cfg.warnings).toEqual([]);
+    expect(parse('[VirtualCenter "a"]\nuser = a@vsphere.local\npassword = pw\n').global).toMatchObject({ metadataSyncer: undefined, fullSyncIntervalMinutes: undefined });
+    expect(() => parse('[Global]\nfull-sync-intervalinmin = soon\n[VirtualCenter "a"]\nuser = a@vsphere.local\npassword = pw\n')).toThrow(/full-sync-intervalinmin/);
+  });
+
   test.each([
     ['an IPv4 address', '10.20.30.40'],
     ['an FQDN with dots', 'vcenter.prod.corp.example.com'],

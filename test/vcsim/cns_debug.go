@@ -89,10 +89,19 @@ func (m *CnsVolumeManager) serveDebug(w http.ResponseWriter, req *http.Request) 
 		m.faults.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	default:
+		for _, route := range extraDebugRoutes {
+			if route(m, w, req) {
+				return true
+			}
+		}
 		return false
 	}
 	return true
 }
+
+// extraDebugRoutes are /debug/cns/ hooks defined in other files (cns_health.go, ...),
+// each answering true when it served the request.
+var extraDebugRoutes []func(m *CnsVolumeManager, w http.ResponseWriter, req *http.Request) bool
 
 func orDefault(s, d string) string {
 	if s == "" {

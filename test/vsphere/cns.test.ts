@@ -161,6 +161,26 @@ describe('CNS', () => {
     for (const id of ids) await client.cns.deleteVolume(id);
   });
 
+  test('metadata updates take many volumes per call; a vCenter refusing that gets one per call from then on', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await client.cns.createVolume(spec(`md-${i}`))).volumeId);
+    const updates = (tag: string) => ids.map((volumeId) => ({ volumeId, clusterId: 'cluster-1', vSphereUser: 'u', entityMetadata: [{ entityType: 'POD' as const, entityName: `pod-${tag}`, namespace: 'ns' }] }));
+    client.resetStats();
+    expect((await client.cns.updateVolumeMetadata(updates('a'))).every((r) => r.ok)).toBe(true);
+    expect(client.stats().byMethod['/vsanHealth CnsUpdateVolumeMetadata']).toBe(1);
+    await sim.failNextCns('CnsUpdateVolumeMetadata', 'InvalidArgument', { property: 'InputSpec' });
+    client.resetStats();
+    expect((await client.cns.updateVolumeMetadata(updates('b'))).every((r) => r.ok)).toBe(true);
+    // The refused list, then one call per volume; and the next list goes one per call at once.
+    expect(client.stats().byMethod['/vsanHealth CnsUpdateVolumeMetadata']).toBe(4);
+    client.resetStats();
+    await client.cns.updateVolumeMetadata(updates('c'));
+    expect(client.stats().byMethod['/vsanHealth CnsUpdateVolumeMetadata']).toBe(3);
+    const pods = (await client.cns.queryVolumes({ volumeIds: ids })).volumes.map((v) => v.entityMetadata.map((e) => e.entityName).sort());
+    expect(pods).toEqual(ids.map(() => ['pod-a', 'pod-b', 'pod-c']));
+    for (const id of ids) await client.cns.deleteVolume(id);
+  });
+
   test('query: by names, all pages with the cursor, query-all, cluster filter', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await client.cns.createVolume(spec(`page-${i}`))).volumeId);
