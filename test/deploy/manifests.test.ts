@@ -30,8 +30,9 @@ describe('deploy/ manifests', () => {
   test('every document validates against the Kubernetes OpenAPI schema', async () => {
     expect(manifests.length).toBeGreaterThan(15);
     for (const m of manifests) {
-      // kubernetes-models 4.5 predates storage.k8s.io/v1 VolumeAttributesClass (Kubernetes 1.34): checked below instead.
-      if (m.kind === 'VolumeAttributesClass') continue;
+      // kubernetes-models 4.5 predates storage.k8s.io/v1 VolumeAttributesClass (Kubernetes 1.34), and has no
+      // snapshot.storage.k8s.io CRDs: both are checked below instead.
+      if (m.kind === 'VolumeAttributesClass' || m.apiVersion.startsWith('snapshot.storage.k8s.io/')) continue;
       const { file, ...object } = m;
       const mod = (await import(modelPath(m.apiVersion, m.kind))) as Record<string, new (o: unknown) => { validate(): void }>;
       const Model = mod[m.kind];
@@ -98,7 +99,7 @@ describe('deploy/ manifests', () => {
   test('controller sidecars use the driver socket and the provisioner flags the contract needs', () => {
     const dep = find('Deployment', 'vsphere-csi-controller');
     const socket = unixPath(envOf(container(dep, 'vsphere-csi-controller'), 'CSI_ENDPOINT'));
-    for (const name of ['csi-provisioner', 'csi-attacher', 'csi-resizer', 'liveness-probe']) {
+    for (const name of ['csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter', 'liveness-probe']) {
       expect(flagValue(container(dep, name), '--csi-address')).toBe(socket);
     }
     const args = container(dep, 'csi-provisioner').args!;
