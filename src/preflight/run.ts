@@ -8,7 +8,7 @@ import { loadCsiConfig } from '../config/csi-config.js';
 import type { CsiConfig, VCenterConfig } from '../config/types.js';
 import { refKey, type VmInfo, type VsphereClient, type VsphereClientOptions } from '../vsphere/api.js';
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
-import { checkCns } from './cns.js';
+import { checkCns, checkCnsSnapshots } from './cns.js';
 import { checkConnection } from './connection.js';
 import { checkDatastoreClusters, listClusterClasses, type ClusterClasses } from './datastore-clusters.js';
 import { diskUuidCheck, listKubeNodes, matchNodes, nodesCheck, type KubeNodes } from './node-vms.js';
@@ -26,7 +26,7 @@ export interface PreflightOptions {
   callTimeoutMs?: number;
 }
 
-const VCENTER_ROWS = ['vcenter-reachable', 'vcenter-tls', 'vcenter-login', 'vcenter-privileges', 'cns', 'disk-enable-uuid', 'tag-categories', 'node-topology-tags', 'shared-datastores', 'datastore-clusters'];
+const VCENTER_ROWS = ['vcenter-reachable', 'vcenter-tls', 'vcenter-login', 'vcenter-privileges', 'cns', 'cns-snapshots', 'disk-enable-uuid', 'tag-categories', 'node-topology-tags', 'shared-datastores', 'datastore-clusters'];
 
 interface VcenterOutcome {
   checks: CheckResult[];
@@ -121,7 +121,7 @@ async function checkVcenter(vc: VCenterConfig, config: CsiConfig, kube: KubeNode
       : skip('vcenter-privileges', 'no node VMs: nothing to check privileges on');
     const clusters = await checkDatastoreClusters(client, classes, topo.domains, topo.allDatastores, config.vcenters.length > 1, timeoutMs);
     return {
-      checks: [conn.reachable, conn.tls, conn.login, privileges, cns, diskUuidCheck(nodeVms, population), topo.categories, topo.tags, topo.datastores, clusters],
+      checks: [conn.reachable, conn.tls, conn.login, privileges, cns, checkCnsSnapshots(conn.about, cns), diskUuidCheck(nodeVms, population), topo.categories, topo.tags, topo.datastores, clusters],
       matchedNodes,
       inspected: true,
     };

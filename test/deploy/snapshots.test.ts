@@ -218,7 +218,7 @@ describe('snapshot examples', () => {
     expect(c.deletionPolicy).toBe('Delete');
     // The driver takes no CreateSnapshot parameters.
     expect(c.parameters).toBeUndefined();
-    const defaults = classes.filter((x) => x.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true');
+    const defaults = classes.filter((x) => (x.metadata as { annotations?: Record<string, string> }).annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true');
     expect(defaults).toHaveLength(1);
   });
 

@@ -1,6 +1,6 @@
 /** Pure parts of preflight: Node UUID candidates, version comparison, privilege evaluation, datastore intersection, topology domains, the text table. */
 import { describe, expect, test } from '@jest/globals';
-import { versionAtLeast, MIN_CNS_API } from '../../src/preflight/cns.js';
+import { checkCnsSnapshots, versionAtLeast, MIN_CNS_API } from '../../src/preflight/cns.js';
 import { formatJson, formatText } from '../../src/preflight/format.js';
 import { diskUuidCheck, nodeUuids } from '../../src/preflight/node-vms.js';
 import { swapUuidByteOrder } from '../../src/contract/uuid.js';
@@ -28,6 +28,17 @@ test('versionAtLeast compares numerically, missing parts as 0', () => {
   expect(versionAtLeast('6.7', MIN_CNS_API)).toBe(false);
   expect(versionAtLeast('6.5', MIN_CNS_API)).toBe(false);
   expect(versionAtLeast('', MIN_CNS_API)).toBe(false);
+});
+
+test('cns-snapshots: pass from API 7.0.3 on, a warning below (or unknown), skipped when CNS failed', () => {
+  const about = (apiVersion: string) => ({ apiVersion }) as never;
+  const cnsOk = pass('cns', 'CnsQueryVolume answered');
+  for (const v of ['7.0.3', '7.0.3.0', '7.0.10', '8.0.0.1', '8.0.3.0']) expect([v, checkCnsSnapshots(about(v), cnsOk).status]).toEqual([v, 'pass']);
+  for (const v of ['7.0.2.1', '7.0.2', '7.0', '6.7.3', '']) expect([v, checkCnsSnapshots(about(v), cnsOk).status]).toEqual([v, 'warn']);
+  expect(checkCnsSnapshots(undefined, cnsOk).finding).toMatch(/^vCenter API unknown is older than 7\.0\.3/);
+  // An old CNS (a warning on cns) still gets its own snapshot row.
+  expect(checkCnsSnapshots(about('6.5'), warn('cns', 'old')).status).toBe('warn');
+  expect(checkCnsSnapshots(about('8.0.3.0'), fail('cns', 'CnsQueryVolume failed', 'x'))).toEqual(skip('cns-snapshots', 'skipped: CNS does not answer (see cns)'));
 });
 
 describe('privilege evaluation', () => {

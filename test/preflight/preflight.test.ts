@@ -64,6 +64,8 @@ const GOOD = {
   'vcenter-privileges': 'skip',
   // CNS answers and the simulator reports vCenter 8.0.3 (API 8.0.3.0).
   cns: 'pass',
+  // API 8.0.3.0 >= 7.0.3: the CNS snapshot methods are there.
+  'cns-snapshots': 'pass',
   'disk-enable-uuid': 'pass',
   'tag-categories': 'pass',
   'node-topology-tags': 'pass',
@@ -80,6 +82,7 @@ describe('good setup', () => {
     expect(check(report, 'kubernetes-nodes').finding).toContain('all 4 Nodes');
     expect(check(report, 'shared-datastores').finding).toMatch(/k8s-zone=zone-a: .*zone-a-ds.*k8s-zone=zone-b: .*zone-b-ds/);
     expect(check(report, 'vcenter-privileges').finding).toContain('nonexistent privilege');
+    expect(check(report, 'cns-snapshots').finding).toContain('vCenter API 8.0.3.0 has the CNS snapshot methods');
   }, 60_000);
 
   test('every session it opens is logged out (vim25 Login = Logout, vAPI session created = deleted)', async () => {
@@ -204,6 +207,7 @@ describe('broken setups fail exactly the right check', () => {
     expect(JSON.stringify(report)).not.toContain(password);
     expect(JSON.stringify(report)).not.toContain(fx.world.sim.password);
     expect(check(report, 'cns').status).toBe('skip');
+    expect(check(report, 'cns-snapshots')).toEqual({ name: 'cns-snapshots', status: 'skip', finding: 'skipped: login failed' });
   }, 60_000);
 
   test('wrong thumbprint: vcenter-tls fails (the server is reachable) and the fix names thumbprint, ca-file and insecure-flag', async () => {
@@ -404,4 +408,41 @@ describe('cns check against an old vCenter', () => {
       await old.stop();
     }
   });
+});
+
+describe('cns-snapshots against a vCenter older than 7.0 Update 3', () => {
+  let old: PreflightFixture;
+
+  beforeAll(async () => {
+    old = await startPreflightFixture({ version: '7.0.2' });
+  }, 90_000);
+
+  afterAll(async () => {
+    await old?.stop();
+  });
+
+  test('a warning naming vSphere 7.0 Update 3 and UNIMPLEMENTED; CNS itself passes and preflight still succeeds (exit 0)', async () => {
+    let out = '';
+    const code = await runPreflightCli({ configPath: await old.writeConfig('old-vc.conf'), kubeconfig: old.kubeconfig, output: 'json' }, {}, (t) => (out += t));
+    const report = JSON.parse(out) as PreflightReport;
+    expect(code).toBe(0);
+    expect(report.ok).toBe(true);
+    // Only the snapshot row differs from the good setup.
+    expect(statuses(report)).toEqual({ ...GOOD, 'cns-snapshots': 'warn' });
+    const c = check(report, 'cns-snapshots');
+    expect(c.finding).toContain('vCenter API 7.0.2.0 is older than 7.0.3');
+    expect(c.finding).toContain('vSphere 7.0 Update 3');
+    expect(c.finding).toContain('CreateSnapshot will answer UNIMPLEMENTED');
+    expect(c.finding).toContain('volumes themselves work');
+    expect(c.fix).toContain('upgrade vCenter Server to vSphere 7.0 Update 3 or later');
+    expect(check(report, 'cns').finding).toContain('vCenter API 7.0.2.0');
+  }, 60_000);
+
+  test('the text report shows it as WARN and the summary does not fail', async () => {
+    let out = '';
+    const code = await runPreflightCli({ configPath: await old.writeConfig('old-vc-text.conf'), kubeconfig: old.kubeconfig, output: 'text' }, {}, (t) => (out += t));
+    expect(code).toBe(0);
+    expect(out).toMatch(/cns-snapshots\s+WARN\s+vCenter API 7\.0\.2\.0 is older than 7\.0\.3/);
+    expect(out).toContain('preflight passed (1 warning)');
+  }, 60_000);
 });
