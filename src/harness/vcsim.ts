@@ -68,6 +68,8 @@ export interface Vcsim {
   failNextCns(method: string, fault: string, options?: { property?: string; count?: number }): Promise<void>;
   /** How many CNS volumes exist and how many are attached. */
   cnsCounts(): Promise<{ volumes: number; attached: number }>;
+  /** How many CNS snapshots one volume has (all volumes' when omitted); rejects for a volume CNS does not have. */
+  snapshotCount(volumeId?: string): Promise<number>;
   /** Storage policy `profileId` now matches only these datastores (moref values), as a tag-based rule would; undefined: all again. */
   setPolicyDatastores(profileId: string, datastores: string[] | undefined): Promise<void>;
   /** A datastore's summary.freeSpace and/or summary.maintenanceMode ('normal', 'enteringMaintenance', 'inMaintenance'). */
@@ -165,6 +167,8 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
       await debug(`/debug/cns/fail?${q.toString()}`, 'POST');
     },
     cnsCounts: async () => (await debug('/debug/cns/volumes')) as { volumes: number; attached: number },
+    snapshotCount: async (volumeId) =>
+      ((await debug(`/debug/cns/snapshots${volumeId ? `?${new URLSearchParams({ volume: volumeId }).toString()}` : ''}`)) as { snapshots: number }).snapshots,
     setPolicyDatastores: async (profileId, datastores) => {
       const q = new URLSearchParams({ profile: profileId, ...(datastores ? { datastores: datastores.join(',') } : {}) });
       await debug(`/debug/storage/compatible?${q.toString()}`, 'POST');

@@ -30,7 +30,8 @@ type cnsVolume struct {
 	// registered: an FCD of the simulator's VcenterVStorageObjectManager
 	// adopted by CNS (static provisioning), deleted through that catalog.
 	registered bool
-	gone       bool // deleted; still in CnsVolumeManager.ordered until it is compacted
+	gone       bool           // deleted; still in CnsVolumeManager.ordered until it is compacted
+	snapshots  []*cnsSnapshot // in creation order (cns_snapshots.go)
 }
 
 // attachment is where a volume is attached: the VM and the disk device CNS added.

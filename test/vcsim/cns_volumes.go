@@ -24,14 +24,12 @@ import (
 
 const maxVolumeNameBytes = 80 // vSAN Management API, CnsVolumeCreateSpec.name
 
-func (m *CnsVolumeManager) CnsCreateVolume(req *cnstypes.CnsCreateVolume) soap.HasFault {
-	ref := m.oneSpecTask("CnsCreateVolume", len(req.CreateSpecs), func() cnstypes.BaseCnsVolumeOperationResult {
-		return m.createOne(&req.CreateSpecs[0])
-	})
-	return &cnsmethods.CnsCreateVolumeBody{Res: &cnstypes.CnsCreateVolumeResponse{Returnval: ref}}
-}
+// CnsCreateVolume is in cns_snapshots.go: its request type also reads a
+// create spec's volumeSource (a restore), which 0.24.2's lacks.
 
-func (m *CnsVolumeManager) createOne(spec *cnstypes.CnsVolumeCreateSpec) *cnstypes.CnsVolumeCreateResult {
+// createOne makes the volume of one create spec; restoredMb > 0 is a restore
+// (cns_snapshots.go): the volume gets the snapshot's size, whatever the spec says.
+func (m *CnsVolumeManager) createOne(spec *cnstypes.CnsVolumeCreateSpec, restoredMb int64) *cnstypes.CnsVolumeCreateResult {
 	failed := func(fault vim25types.BaseMethodFault, msg string) *cnstypes.CnsVolumeCreateResult {
 		return &cnstypes.CnsVolumeCreateResult{Name: spec.Name, CnsVolumeOperationResult: *opResult("", fault, msg)}
 	}
@@ -45,10 +43,14 @@ func (m *CnsVolumeManager) createOne(spec *cnstypes.CnsVolumeCreateSpec) *cnstyp
 	if block == nil {
 		return failed(&vim25types.InvalidArgument{InvalidProperty: "backingObjectDetails"}, "a BLOCK volume needs CnsBlockBackingDetails")
 	}
-	if block.BackingDiskId != "" {
+	if block.BackingDiskId != "" && restoredMb == 0 {
 		return m.registerExisting(spec, block)
 	}
-	if block.CapacityInMb <= 0 {
+	capacityMb := block.CapacityInMb
+	if restoredMb > 0 {
+		capacityMb = restoredMb
+	}
+	if capacityMb <= 0 {
 		return failed(&vim25types.InvalidArgument{InvalidProperty: "capacityInMb"}, "capacityInMb must be positive")
 	}
 	if len(spec.Datastores) == 0 {
@@ -70,7 +72,7 @@ func (m *CnsVolumeManager) createOne(spec *cnstypes.CnsVolumeCreateSpec) *cnstyp
 	if fault != nil {
 		return failed(fault, "creating the volume's disk failed")
 	}
-	v := m.record(spec, id, path, ds, block.CapacityInMb)
+	v := m.record(spec, id, path, ds, capacityMb)
 	return &cnstypes.CnsVolumeCreateResult{
 		Name:                     spec.Name,
 		CnsVolumeOperationResult: cnstypes.CnsVolumeOperationResult{VolumeId: v.info.VolumeId},
@@ -150,6 +152,9 @@ func (m *CnsVolumeManager) deleteOne(id string, deleteDisk bool) *cnstypes.CnsVo
 		// vCenter refuses to delete a disk that a VM uses.
 		return opResult(id, &vim25types.ResourceInUse{Type: "VirtualMachine", Name: a.vm.Value}, fmt.Sprintf("volume %s is attached to %s", id, a.vm.Value))
 	}
+	if refused := hasSnapshots(v, "deleted"); refused != nil {
+		return refused
+	}
 	if deleteDisk {
 		if fault := deleteDiskOf(v); fault != nil {
 			return opResult(id, fault, "deleting the volume's disk failed")
@@ -171,6 +176,9 @@ func (m *CnsVolumeManager) extendOne(spec cnstypes.CnsVolumeExtendSpec) *cnstype
 	v, ok := m.volumes[id]
 	if !ok {
 		return opResult(id, notFound(id), fmt.Sprintf("CNS has no volume %s", id))
+	}
+	if refused := hasSnapshots(v, "extended"); refused != nil {
+		return refused
 	}
 	details := v.info.BackingObjectDetails.(*cnstypes.CnsBlockBackingDetails)
 	if spec.CapacityInMb < details.CapacityInMb {
