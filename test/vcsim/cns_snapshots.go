@@ -189,27 +189,36 @@ type CnsQuerySnapshots struct {
 	SnapshotQueryFilter CnsSnapshotQueryFilter            `xml:"snapshotQueryFilter"`
 }
 
-type snapshotTaskResponse struct {
+// The simulator names a response element after its Go type: one type per method.
+type CnsCreateSnapshotsResponse struct {
+	Returnval vim25types.ManagedObjectReference `xml:"returnval"`
+}
+
+type CnsDeleteSnapshotsResponse struct {
+	Returnval vim25types.ManagedObjectReference `xml:"returnval"`
+}
+
+type CnsQuerySnapshotsResponse struct {
 	Returnval vim25types.ManagedObjectReference `xml:"returnval"`
 }
 
 type CnsCreateSnapshotsBody struct {
-	Res    *snapshotTaskResponse `xml:"urn:vsan CnsCreateSnapshotsResponse,omitempty"`
-	Fault_ *soap.Fault           `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
+	Res    *CnsCreateSnapshotsResponse `xml:"urn:vsan CnsCreateSnapshotsResponse,omitempty"`
+	Fault_ *soap.Fault                 `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
 }
 
 func (b *CnsCreateSnapshotsBody) Fault() *soap.Fault { return b.Fault_ }
 
 type CnsDeleteSnapshotsBody struct {
-	Res    *snapshotTaskResponse `xml:"urn:vsan CnsDeleteSnapshotsResponse,omitempty"`
-	Fault_ *soap.Fault           `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
+	Res    *CnsDeleteSnapshotsResponse `xml:"urn:vsan CnsDeleteSnapshotsResponse,omitempty"`
+	Fault_ *soap.Fault                 `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
 }
 
 func (b *CnsDeleteSnapshotsBody) Fault() *soap.Fault { return b.Fault_ }
 
 type CnsQuerySnapshotsBody struct {
-	Res    *snapshotTaskResponse `xml:"urn:vsan CnsQuerySnapshotsResponse,omitempty"`
-	Fault_ *soap.Fault           `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
+	Res    *CnsQuerySnapshotsResponse `xml:"urn:vsan CnsQuerySnapshotsResponse,omitempty"`
+	Fault_ *soap.Fault                `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
 }
 
 func (b *CnsQuerySnapshotsBody) Fault() *soap.Fault { return b.Fault_ }
@@ -287,7 +296,7 @@ func (m *CnsVolumeManager) CnsCreateSnapshots(req *CnsCreateSnapshots) soap.HasF
 	ref := m.manySpecTask("CnsCreateSnapshots", "snapshotSpecs", len(req.SnapshotSpecs), func(i int) cnstypes.BaseCnsVolumeOperationResult {
 		return m.snapshotOne(req.SnapshotSpecs[i])
 	})
-	return &CnsCreateSnapshotsBody{Res: &snapshotTaskResponse{Returnval: ref}}
+	return &CnsCreateSnapshotsBody{Res: &CnsCreateSnapshotsResponse{Returnval: ref}}
 }
 
 func (m *CnsVolumeManager) snapshotOne(spec CnsSnapshotCreateSpec) cnstypes.BaseCnsVolumeOperationResult {
@@ -332,7 +341,7 @@ func (m *CnsVolumeManager) CnsDeleteSnapshots(req *CnsDeleteSnapshots) soap.HasF
 	ref := m.manySpecTask("CnsDeleteSnapshots", "snapshotDeleteSpecs", len(req.SnapshotDeleteSpecs), func(i int) cnstypes.BaseCnsVolumeOperationResult {
 		return m.deleteSnapshotOne(req.SnapshotDeleteSpecs[i])
 	})
-	return &CnsDeleteSnapshotsBody{Res: &snapshotTaskResponse{Returnval: ref}}
+	return &CnsDeleteSnapshotsBody{Res: &CnsDeleteSnapshotsResponse{Returnval: ref}}
 }
 
 func (m *CnsVolumeManager) deleteSnapshotOne(spec CnsSnapshotDeleteSpec) cnstypes.BaseCnsVolumeOperationResult {
@@ -390,7 +399,7 @@ func (m *CnsVolumeManager) CnsQuerySnapshots(req *CnsQuerySnapshots) soap.HasFau
 			Cursor:  cnstypes.CnsCursor{Offset: end, Limit: limit, TotalRecords: total},
 		}, nil, ""
 	})
-	return &CnsQuerySnapshotsBody{Res: &snapshotTaskResponse{Returnval: ref}}
+	return &CnsQuerySnapshotsBody{Res: &CnsQuerySnapshotsResponse{Returnval: ref}}
 }
 
 // snapshotEntries lists what the specs select, in volume creation order, then

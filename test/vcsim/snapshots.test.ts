@@ -176,6 +176,18 @@ afterAll(async () => {
 });
 
 describe('CnsCreateSnapshots', () => {
+  test('each method answers <Method>Response with the task as returnval (the element a SOAP client looks for)', async () => {
+    for (const [method, inner] of [
+      ['CnsCreateSnapshots', createSpec('x', 'y')],
+      ['CnsDeleteSnapshots', deleteSpec('x', 'y')],
+      ['CnsQuerySnapshots', '<snapshotQueryFilter></snapshotQueryFilter>'],
+      ['CnsCreateVolume', volumeSpec('restored', shared, 16, { volumeId: 'x', snapshotId: 'y' })],
+    ] as const) {
+      const answer = await raw.call(`<${method} xmlns="urn:vsan"><_this type="CnsVolumeManager">cns-volume-manager</_this>${inner}</${method}>`, '/vsanHealth');
+      expect(answer).toMatch(new RegExp(`<${method}Response xmlns="urn:vsan"><returnval type="Task">task-\\d+</returnval></${method}Response>`));
+    }
+  });
+
   test('answers with a queued task; the snapshot (fresh UUID, the description, createTime = when the task ran) exists once it succeeds', async () => {
     const vol = await newVolume('snap-async');
     await sim.setCnsTiming(300, 0);
