@@ -203,6 +203,47 @@ export interface CnsCreateSpec {
   entityMetadata?: CnsEntityMetadata[];
   /** Static provisioning: register an existing FCD (capacityMb may then be 0: CNS takes the disk's size). */
   backingDiskId?: string;
+  /**
+   * Restore: the new volume is a copy of this CNS snapshot (CnsSnapshotVolumeSource; vSphere >= 7.0 U3).
+   * CNS gives it the snapshot's size; a capacityMb below that is refused.
+   */
+  volumeSource?: { volumeId: string; snapshotId: string };
+}
+
+/** A CNS snapshot of a block volume (CnsSnapshot). */
+export interface CnsSnapshot {
+  snapshotId: string;
+  /** The volume it was taken of. */
+  volumeId: string;
+  /** Free text; the driver stores the CSI CreateSnapshot request name here. */
+  description: string;
+  /** createTime (xsd:dateTime); undefined when CNS sent none or an unreadable one. */
+  createTime?: Date;
+}
+
+/** One CnsSnapshotQuerySpec: a volume's snapshots, or one snapshot of it. */
+export interface CnsSnapshotQuerySpec {
+  volumeId: string;
+  snapshotId?: string;
+}
+
+export interface CnsSnapshotQueryFilter {
+  /** Empty or absent: every snapshot of every volume in the vCenter. */
+  specs?: CnsSnapshotQuerySpec[];
+  /** Page request; vCenter's default limit is 128. */
+  cursor?: { offset: number; limit: number };
+}
+
+/** One CnsSnapshotQueryResultEntry: a snapshot, or the fault for a spec that matched none (CnsSnapshotNotFoundFault, NotFound). */
+export interface CnsSnapshotQueryEntry {
+  snapshot?: CnsSnapshot;
+  error?: import('./faults.js').VsphereFault;
+}
+
+export interface CnsSnapshotQueryPage {
+  entries: CnsSnapshotQueryEntry[];
+  /** Next offset and total as reported by CNS. */
+  cursor: { offset: number; limit: number; totalRecords?: number };
 }
 
 export interface CnsCreated {

@@ -35,6 +35,9 @@ import type {
   CnsVolume,
   CnsQueryFilter,
   CnsQueryPage,
+  CnsSnapshot,
+  CnsSnapshotQueryFilter,
+  CnsSnapshotQueryPage,
   StoragePolicy,
   TagCategory,
   Tag,
@@ -192,6 +195,19 @@ export interface Cns {
   queryAllPages(filter: Omit<CnsQueryFilter, 'cursor'>, options?: CallOptions & { pageSize?: number }): Promise<CnsVolume[]>;
   /** CnsQueryAllVolume (no paging). */
   queryAllVolumes(filter: Omit<CnsQueryFilter, 'cursor'>, options?: CallOptions): Promise<CnsVolume[]>;
+  /**
+   * One CnsCreateSnapshots with one CnsSnapshotCreateSpec; resolves with the snapshot when the task
+   * is done. vCenter >= 7.0 U3 (older ones fault MethodNotFound). The volume's own faults
+   * (NotFound, CnsFault for vSphere's 32-snapshot limit) reject.
+   */
+  createSnapshot(volumeId: string, description: string, options?: CallOptions): Promise<CnsSnapshot>;
+  /** One CnsDeleteSnapshots with one spec. A snapshot CNS does not know rejects with faultType "CnsSnapshotNotFoundFault" (or "NotFound" for the volume). */
+  deleteSnapshot(volumeId: string, snapshotId: string, options?: CallOptions): Promise<void>;
+  /**
+   * One CnsQuerySnapshots page (a task). Specs that match nothing come back as entries with
+   * `error` (CnsSnapshotNotFoundFault for a snapshot; NotFound/CnsFault for a volume).
+   */
+  querySnapshots(filter: CnsSnapshotQueryFilter, options?: CallOptions): Promise<CnsSnapshotQueryPage>;
 }
 
 // ---------------------------------------------------------------- PBM

@@ -8,6 +8,10 @@ import type {
   CnsEntityMetadata,
   CnsEntityType,
   CnsQueryFilter,
+  CnsSnapshot,
+  CnsSnapshotQueryEntry,
+  CnsSnapshotQueryFilter,
+  CnsSnapshotQueryPage,
   CnsUpdateMetadataSpec,
   CnsVolume,
   MoRef,
@@ -73,6 +77,34 @@ export function encodeCreateSpec(spec: CnsCreateSpec): SoapObject {
       backingDiskId: spec.backingDiskId,
     }),
     profile: profileSpec(spec.profileId),
+    volumeSource: spec.volumeSource ? encodeSnapshotSource(spec.volumeSource) : undefined,
+  });
+}
+
+export function snapshotIdValue(id: string): SoapObject {
+  if (!id) throw new VsphereFault('InvalidArgument', 'snapshot id must not be empty');
+  return obj('CnsSnapshotId', { id });
+}
+
+/** CnsVolumeCreateSpec.volumeSource is a polymorphic CnsVolumeSource: the subtype goes with xsi:type. */
+function encodeSnapshotSource(source: { volumeId: string; snapshotId: string }): SoapObject {
+  return poly('CnsSnapshotVolumeSource', { volumeId: volumeIdValue(source.volumeId), snapshotId: snapshotIdValue(source.snapshotId) });
+}
+
+export function encodeSnapshotCreateSpec(volumeId: string, description: string): SoapObject {
+  return obj('CnsSnapshotCreateSpec', { volumeId: volumeIdValue(volumeId), description });
+}
+
+export function encodeSnapshotDeleteSpec(volumeId: string, snapshotId: string): SoapObject {
+  return obj('CnsSnapshotDeleteSpec', { volumeId: volumeIdValue(volumeId), snapshotId: snapshotIdValue(snapshotId) });
+}
+
+export function encodeSnapshotFilter(filter: CnsSnapshotQueryFilter): SoapObject {
+  return obj('CnsSnapshotQueryFilter', {
+    snapshotQuerySpecs: filter.specs?.map((s) =>
+      obj('CnsSnapshotQuerySpec', { volumeId: volumeIdValue(s.volumeId), snapshotId: s.snapshotId === undefined ? undefined : snapshotIdValue(s.snapshotId) }),
+    ),
+    cursor: filter.cursor ? obj('CnsCursor', { offset: filter.cursor.offset, limit: filter.cursor.limit }) : undefined,
   });
 }
 
@@ -170,4 +202,71 @@ export function decodeBatchResult(result: XmlValue | undefined, method: string):
       fault: fault === undefined ? undefined : faultFromValue(one(fault, 'fault'), undefined, childText(fault, 'localizedMessage') ?? '', method),
     };
   });
+}
+
+/** A LocalizedMethodFault value (`fault` + `localizedMessage`) → VsphereFault, or undefined. */
+function localizedFault(v: XmlValue | undefined, method: string): VsphereFault | undefined {
+  if (v === undefined) return undefined;
+  return faultFromValue(one(v, 'fault'), undefined, childText(v, 'localizedMessage') ?? '', method);
+}
+
+export function decodeSnapshot(v: XmlValue | undefined): CnsSnapshot | undefined {
+  const snapshotId = childText(one(v, 'snapshotId'), 'id');
+  const volumeId = childText(one(v, 'volumeId'), 'id');
+  if (!snapshotId || !volumeId) return undefined;
+  const created = childText(v, 'createTime');
+  const time = created ? new Date(created) : undefined;
+  return {
+    snapshotId,
+    volumeId,
+    description: childText(v, 'description') ?? '',
+    createTime: time && !Number.isNaN(time.getTime()) ? time : undefined,
+  };
+}
+
+/** One CnsSnapshotCreateResult / CnsSnapshotDeleteResult of a batch. */
+export interface SnapshotOperationResult {
+  volumeId?: string;
+  /** Create: the snapshot made. */
+  snapshot?: CnsSnapshot;
+  /** Delete: the snapshot removed. */
+  snapshotId?: string;
+  fault?: VsphereFault;
+}
+
+export function decodeSnapshotResults(result: XmlValue | undefined, method: string): SnapshotOperationResult[] {
+  return all(result, 'volumeResults').map((r) => ({
+    volumeId: childText(one(r, 'volumeId'), 'id') || undefined,
+    snapshot: decodeSnapshot(one(r, 'snapshot')),
+    snapshotId: childText(one(r, 'snapshotId'), 'id') || undefined,
+    fault: localizedFault(one(r, 'fault'), method),
+  }));
+}
+
+/**
+ * The CnsQuerySnapshots task result: vCenter wraps the CnsSnapshotQueryResult
+ * in a CnsVolumeOperationBatchResult (volumeResults[0], as govmomi's
+ * GetTaskResult reads it); other CNS implementations have answered with the
+ * bare CnsSnapshotQueryResult. Both are read. A fault on the wrapper entry
+ * fails the whole query.
+ */
+export function decodeSnapshotQueryResult(result: XmlValue | undefined, method = 'CnsQuerySnapshots'): CnsSnapshotQueryPage {
+  const wrapped = one(result, 'volumeResults');
+  const body = wrapped ?? result;
+  const fault = localizedFault(one(body, 'fault'), method);
+  if (fault) throw fault;
+  const entries: CnsSnapshotQueryEntry[] = all(body, 'entries').map((e) => {
+    const snapshot = decodeSnapshot(one(e, 'snapshot'));
+    const error = localizedFault(one(e, 'error'), method);
+    return error ? { snapshot, error } : { snapshot };
+  });
+  const cursor = one(body, 'cursor');
+  return {
+    entries,
+    cursor: {
+      offset: toInt(childText(cursor, 'offset')) ?? 0,
+      limit: toInt(childText(cursor, 'limit')) ?? 0,
+      totalRecords: toInt(childText(cursor, 'totalRecords')),
+    },
+  };
 }

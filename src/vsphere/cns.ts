@@ -19,13 +19,23 @@ import type {
   CnsQueryFilter,
   CnsQueryPage,
   CnsRelocateSpec,
+  CnsSnapshot,
+  CnsSnapshotQueryFilter,
+  CnsSnapshotQueryPage,
   CnsUpdateMetadataSpec,
   CnsVolume,
+  TaskOutcome,
+  XmlValue,
 } from './api.js';
 import {
   CNS_VOLUME_MANAGER,
   decodeBatchResult,
+  decodeSnapshotQueryResult,
+  decodeSnapshotResults,
   decodeVolume,
+  encodeSnapshotCreateSpec,
+  encodeSnapshotDeleteSpec,
+  encodeSnapshotFilter,
   encodeCreateSpec,
   encodeExtendCapacity,
   encodeFilter,
@@ -200,18 +210,60 @@ export class CnsClient implements Cns {
   }
 
   /** Sends one CNS batch request and waits for its task: per-volume results, or the task's fault for all. */
-  private async runBatch(method: string, params: Record<string, SoapValue>, options: CallOptions): Promise<OperationResult[] | VsphereFault> {
+  private runBatch(method: string, params: Record<string, SoapValue>, options: CallOptions): Promise<OperationResult[] | VsphereFault> {
+    return this.runTask(method, params, options, (result) => decodeBatchResult(result, method));
+  }
+
+  /** Sends one CNS task request and waits for it: the decoded result, or the task's fault. */
+  private async runTask<T>(
+    method: string,
+    params: Record<string, SoapValue>,
+    options: CallOptions & { idempotent?: boolean },
+    decode: (result: XmlValue | undefined) => T,
+  ): Promise<T | VsphereFault> {
     const body = await this.session.call('cns', method, { _this: moref(CNS_VOLUME_MANAGER), ...params }, options);
     const task = toMoRef(one(body, 'returnval'));
     if (!task) throw new VsphereFault('InvalidResponse', `${method} returned no task`, { method });
+    let outcome: TaskOutcome;
     try {
-      const outcome = await this.tasks.wait(task, options);
-      return decodeBatchResult(outcome.result, method);
+      outcome = await this.tasks.wait(task, options);
     } catch (err) {
       // A failed task is an answer for every item of the batch; anything else (deadline, network) is the caller's error.
       if (err instanceof VsphereFault) return err;
       throw err;
     }
+    return decode(outcome.result);
+  }
+
+  /** One CnsCreateSnapshots with one spec (the API takes a list; one per call keeps every failure the volume's own). */
+  async createSnapshot(volumeId: string, description: string, options: CallOptions = {}): Promise<CnsSnapshot> {
+    const method = 'CnsCreateSnapshots';
+    const results = await this.runTask(method, { snapshotSpecs: [encodeSnapshotCreateSpec(volumeId, description)] }, options, (r) => decodeSnapshotResults(r, method));
+    if (!Array.isArray(results)) throw results;
+    const r = results.length === 1 ? results[0] : results.find((x) => x.volumeId === volumeId);
+    if (!r) throw new VsphereFault('CnsFault', `${method} returned no result for volume ${volumeId}`, { method });
+    if (r.fault) throw r.fault;
+    if (!r.snapshot) throw new VsphereFault('CnsFault', `${method} returned no snapshot for volume ${volumeId}`, { method });
+    return r.snapshot;
+  }
+
+  async deleteSnapshot(volumeId: string, snapshotId: string, options: CallOptions = {}): Promise<void> {
+    const method = 'CnsDeleteSnapshots';
+    const results = await this.runTask(method, { snapshotDeleteSpecs: [encodeSnapshotDeleteSpec(volumeId, snapshotId)] }, options, (r) => decodeSnapshotResults(r, method));
+    if (!Array.isArray(results)) throw results;
+    const r = results.length === 1 ? results[0] : results.find((x) => x.snapshotId === snapshotId);
+    if (!r) throw new VsphereFault('CnsFault', `${method} returned no result for snapshot ${snapshotId} of volume ${volumeId}`, { method });
+    if (r.fault) throw r.fault;
+  }
+
+  /** A read, though a task: retried on network errors like the other CNS queries. */
+  async querySnapshots(filter: CnsSnapshotQueryFilter, options: CallOptions = {}): Promise<CnsSnapshotQueryPage> {
+    const method = 'CnsQuerySnapshots';
+    const page = await this.runTask(method, { snapshotQueryFilter: encodeSnapshotFilter(filter) }, { ...options, idempotent: true }, (r) =>
+      decodeSnapshotQueryResult(r, method),
+    );
+    if (page instanceof VsphereFault) throw page;
+    return page;
   }
 }
 

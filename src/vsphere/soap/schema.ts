@@ -48,7 +48,7 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   Destroy_Task: ['_this'],
 
   // ---- CNS (urn:vsan) data types
-  CnsVolumeCreateSpec: ['name', 'volumeType', 'datastores', 'metadata', 'backingObjectDetails', 'profile', 'createSpec'],
+  CnsVolumeCreateSpec: ['name', 'volumeType', 'datastores', 'metadata', 'backingObjectDetails', 'profile', 'createSpec', 'volumeSource'],
   CnsVolumeMetadata: ['containerCluster', 'entityMetadata', 'containerClusterArray'],
   CnsContainerCluster: ['clusterType', 'clusterId', 'vSphereUser', 'clusterFlavor', 'clusterDistribution'],
   CnsKubernetesEntityMetadata: ['entityName', 'labels', 'delete', 'clusterId', 'entityType', 'namespace', 'referredEntity'],
@@ -74,6 +74,12 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   CnsQuerySelection: ['names'],
   CnsBlockVolumeRelocateSpec: ['volumeId', 'datastore', 'profile'],
   CnsVolumePolicyReconfigSpec: ['volumeId', 'profile'],
+  CnsSnapshotId: ['id'],
+  CnsSnapshotVolumeSource: ['volumeId', 'snapshotId'],
+  CnsSnapshotCreateSpec: ['volumeId', 'description'],
+  CnsSnapshotDeleteSpec: ['volumeId', 'snapshotId'],
+  CnsSnapshotQueryFilter: ['snapshotQuerySpecs', 'cursor'],
+  CnsSnapshotQuerySpec: ['volumeId', 'snapshotId'],
 
   // ---- CNS methods
   CnsCreateVolume: ['_this', 'createSpecs'],
@@ -86,6 +92,9 @@ export const FIELD_ORDER: Readonly<Record<string, readonly string[]>> = {
   CnsQueryAllVolume: ['_this', 'filter', 'selection'],
   CnsRelocateVolume: ['_this', 'relocateSpecs'],
   CnsReconfigVolumePolicy: ['_this', 'volumePolicyReconfigSpecs'],
+  CnsCreateSnapshots: ['_this', 'snapshotSpecs'],
+  CnsDeleteSnapshots: ['_this', 'snapshotDeleteSpecs'],
+  CnsQuerySnapshots: ['_this', 'snapshotQueryFilter'],
 
   // ---- PBM data types and methods
   PbmProfileResourceType: ['resourceType'],
