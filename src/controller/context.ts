@@ -4,7 +4,7 @@
  * locks, the attachment book, and the batching knobs.
  */
 import type { Logger } from '../log.js';
-import type { LabelsConfig } from '../config/types.js';
+import type { LabelsConfig, SnapshotConfig } from '../config/types.js';
 import type { VsphereClient } from '../vsphere/api.js';
 import { InFlightLocks } from '../csi/locks.js';
 import { silentLogger } from '../log.js';
@@ -33,6 +33,8 @@ interface CommonControllerOptions {
   inventoryTtlMs?: number;
   /** Volume id → vCenter answers kept in memory (several vCenters only; default 50,000). */
   volumeCacheSize?: number;
+  /** `[Snapshot]` limits (default: 3 per volume). */
+  snapshot?: SnapshotConfig;
 }
 
 /** One vCenter (`client`, `vSphereUser`) or several (`vcenters`, in config order). */
@@ -47,6 +49,8 @@ export class ControllerContext {
   readonly labels: LabelsConfig;
   readonly log: Logger;
   readonly batching: BatchingOptions;
+  /** `[Snapshot]` limits of csi-vsphere.conf (undefined: the defaults). */
+  readonly snapshotConfig?: SnapshotConfig;
   readonly volumeLocks = new InFlightLocks('volume');
   readonly attachments = new Attachments();
   /** Every configured vCenter; `vcenters.first` is the only one in a single-vCenter cluster. */
@@ -61,6 +65,7 @@ export class ControllerContext {
     this.labels = options.labels;
     this.log = options.logger ?? silentLogger;
     this.batching = { enabled: true, windowMs: 5, maxBatch: 32, ...options.batching };
+    this.snapshotConfig = options.snapshot;
     const list = options.vcenters ?? [{ client: options.client, vSphereUser: options.vSphereUser }];
     this.vcenters = new VcenterSet(list, { labels: options.labels, log: this.log, inventoryTtlMs: options.inventoryTtlMs }, this.log);
     this.locator = new VolumeLocator(this.vcenters, this.batching, options.volumeCacheSize);

@@ -23,6 +23,8 @@ export interface PlacementAsk {
   preferred: Segment[];
   requisite: Segment[];
   params: VolumeParameters;
+  /** Only this vCenter (a restore: the snapshot's); placement in it says why nothing fits. */
+  vcenter?: VcenterContext;
 }
 
 export interface Placed {
@@ -35,6 +37,10 @@ export interface Placed {
 export async function placeVolume(vcenters: VcenterSet, ask: PlacementAsk, call: CallContext): Promise<Placed> {
   const candidates = await candidateVcenters(vcenters, ask.preferred, ask.requisite, call.signal);
   if (vcenters.size === 1) return placeIn(candidates[0]!, ask, call);
+  if (ask.vcenter) {
+    const own = candidates.find((c) => c.vc === ask.vcenter) ?? { vc: ask.vcenter, preferred: ask.preferred, requisite: ask.requisite, scope: '' };
+    return placeIn(own, ask, call);
+  }
   const failures: string[] = [];
   let allInvalid = true;
   for (const candidate of candidates) {

@@ -10,7 +10,7 @@
 import type { CallContext } from '../csi/handler.js';
 import type { CreateVolumeRequest__Output } from '../csi/generated/csi/v1/CreateVolumeRequest.js';
 import type { CreateVolumeResponse } from '../csi/generated/csi/v1/CreateVolumeResponse.js';
-import { alreadyExists, invalidArgument } from '../csi/errors.js';
+import { alreadyExists, invalidArgument, notFound } from '../csi/errors.js';
 import { requireString, validateCapacityRange, validateStringMap, validateVolumeCapabilities } from '../csi/validate.js';
 import type { CnsCreateSpec, CnsCreated, CnsEntityMetadata, CnsVolume } from '../vsphere/api.js';
 import { placeVolume } from './create-placement.js';
@@ -24,6 +24,9 @@ import { accessibleSegments, sameUrl, type Segment } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 import { abandonOnAbort } from './abandon.js';
 import { cnsVolumeName, fullNameLabels } from './volume-name.js';
+import { isFault } from '../vsphere/faults.js';
+import { parseSnapshotId, restoreSize } from './snapshot-id.js';
+import { findSnapshot, snapshotCall, volumeSizes } from './snapshots.js';
 
 
 type Volume = NonNullable<CreateVolumeResponse['volume']>;
@@ -54,23 +57,25 @@ export class VolumeCreator {
     validateVolumeCapabilities(req.volume_capabilities);
     checkCapabilities(req.volume_capabilities);
     const range = validateCapacityRange(req.capacity_range);
-    const sizeBytes = sizeForRange(range);
+    // A restore's size follows its snapshot (restoreOnce); an empty volume's the range.
+    const sizeBytes = req.volume_content_source ? 0n : sizeForRange(range);
     const params = withMutable(
       parseVolumeParameters(validateStringMap(req.parameters, 'parameters')),
       parseMutableParameters(validateStringMap(req.mutable_parameters, 'mutable_parameters')),
     );
     for (const warning of params.warnings) call.log.warn({ volumeName: name }, warning);
-    if (req.volume_content_source) {
-      throw invalidArgument('volume_content_source: creating a volume from a snapshot or another volume is not supported yet; create an empty volume');
-    }
+    const source = contentSource(req.volume_content_source);
     const preferred = toSegments(req.accessibility_requirements?.preferred);
     const requisite = toSegments(req.accessibility_requirements?.requisite);
-    const fingerprint = JSON.stringify([String(sizeBytes), String(range?.limitBytes ?? 0n), params, preferred, requisite]);
+    const fingerprint = JSON.stringify([String(sizeBytes), String(range?.requiredBytes ?? 0n), String(range?.limitBytes ?? 0n), params, preferred, requisite, source ?? null]);
     const volume = await abandonOnAbort(
       this.flights.run(
         name,
         fingerprint,
-        () => this.createOnce(requestName, sizeBytes, range?.limitBytes ?? 0n, params, preferred, requisite, call),
+        () =>
+          source
+            ? this.restoreOnce(requestName, source, range?.requiredBytes ?? 0n, range?.limitBytes ?? 0n, params, preferred, requisite, call)
+            : this.createOnce(requestName, sizeBytes, range?.limitBytes ?? 0n, params, preferred, requisite, call),
         'CreateVolume',
       ),
       call.signal,
@@ -129,8 +134,99 @@ export class VolumeCreator {
     };
   }
 
-  private async reuse(vc: VcenterContext, existing: CnsVolume, sizeBytes: bigint, limitBytes: bigint, params: VolumeParameters, segments: Segment[], call: CallContext): Promise<Volume> {
-    const have = mibToBytes(existing.capacityMb ?? 0);
+  /**
+   * CreateVolume from volume_content_source.snapshot: CNS makes the volume
+   * from the snapshot (CnsSnapshotVolumeSource), in the snapshot's vCenter, on
+   * a datastore the request's topology and StorageClass allow (the normal
+   * placement), with the snapshot's size; a larger request is then met with a
+   * CnsExtendVolume (the reference driver refuses it). Idempotent by name as
+   * any create: a retry finds the volume, and grows it if an earlier attempt
+   * stopped between the restore and the extend.
+   */
+  private async restoreOnce(
+    requestName: string,
+    source: string,
+    requiredBytes: bigint,
+    limitBytes: bigint,
+    params: VolumeParameters,
+    preferred: Segment[],
+    requisite: Segment[],
+    call: CallContext,
+  ): Promise<Volume> {
+    const name = cnsVolumeName(requestName);
+    const what = 'restoring a volume from a snapshot (CreateVolume)';
+    const field = 'volume_content_source.snapshot.snapshot_id';
+    const ref = parseSnapshotId(source);
+    const missing = () => notFound(`${field}: snapshot ${source} does not exist${ref ? '' : ' (ids of this driver are "<volume id>+<snapshot id>")'}`);
+    if (!ref) throw missing();
+    const found = await findSnapshot(this.ctx, ref, what, call.signal);
+    if (!found) throw missing();
+    const sourceVolume = found.volume ?? (await volumeSizes(found.vc, [ref.volumeId], call.signal)).get(ref.volumeId);
+    if (!sourceVolume?.capacityMb) throw missing();
+    const snapshotBytes = mibToBytes(sourceVolume.capacityMb);
+    const sizeBytes = restoreSize(snapshotBytes, requiredBytes, limitBytes, source);
+    const segments = [...preferred, ...requisite];
+    const restored = { snapshotId: source, minBytes: snapshotBytes };
+
+    const named = await this.names.find(name, call);
+    if (named.existing) return this.reuse(named.existing.vc, named.existing.volume, sizeBytes, limitBytes, params, segments, call, restored);
+    const { vc, snapshot, placement, policy } = await placeVolume(this.ctx.vcenters, { name, preferred, requisite, params, vcenter: found.vc }, call);
+    const late = await this.names.confirm(named, vc, name, call);
+    if (late) return this.reuse(vc, late, sizeBytes, limitBytes, params, segments, call, restored);
+    const spec: CnsCreateSpec = {
+      name,
+      // CNS gives a restored volume its snapshot's size (and refuses less); more is an extend afterwards.
+      capacityMb: bytesToMiB(snapshotBytes),
+      datastores: [snapshot.datastoreRefs.get(placement.datastore.id)!],
+      profileId: policy?.profileId,
+      clusterId: this.ctx.clusterId,
+      vSphereUser: vc.vSphereUser,
+      clusterFlavor: 'VANILLA',
+      clusterDistribution: this.ctx.clusterDistribution,
+      entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
+      volumeSource: ref,
+    };
+    let created: CnsCreated;
+    try {
+      // No caller signal, as in createOnce: a retry joins the flight instead of restoring twice.
+      created = await snapshotCall(vc, what, () => vc.client.cns.createVolume(spec));
+    } catch (err) {
+      if (isFault(err, 'CnsSnapshotNotFoundFault', 'CnsVolumeNotFoundFault')) throw missing();
+      vc.inventory.invalidate();
+      throw err;
+    }
+    this.ctx.locator.remember(created.volumeId, vc);
+    call.log.info({ volumeId: created.volumeId, volumeName: name, vcenter: vc.name, datastore: placement.datastore.name, snapshotId: source }, 'CNS volume restored from snapshot');
+    if (sizeBytes > snapshotBytes) {
+      await vc.client.cns.extendVolume({ volumeId: created.volumeId, capacityMb: bytesToMiB(sizeBytes) });
+      call.log.info({ volumeId: created.volumeId, from: String(snapshotBytes), to: String(sizeBytes) }, 'restored volume extended to the requested size');
+    }
+    return {
+      volume_id: created.volumeId,
+      capacity_bytes: String(sizeBytes),
+      volume_context: { type: VOLUME_TYPE_BLOCK },
+      accessible_topology: placement.accessibleTopology.map((segments) => ({ segments })),
+      content_source: { snapshot: { snapshot_id: source } },
+    };
+  }
+
+  private async reuse(
+    vc: VcenterContext,
+    existing: CnsVolume,
+    sizeBytes: bigint,
+    limitBytes: bigint,
+    params: VolumeParameters,
+    segments: Segment[],
+    call: CallContext,
+    restored?: { snapshotId: string; minBytes: bigint },
+  ): Promise<Volume> {
+    let have = mibToBytes(existing.capacityMb ?? 0);
+    if (restored && have < sizeBytes && have >= restored.minBytes) {
+      // An earlier attempt restored the volume and stopped before growing it: finish that.
+      await vc.client.cns.extendVolume({ volumeId: existing.volumeId, capacityMb: bytesToMiB(sizeBytes) });
+      call.log.info({ volumeId: existing.volumeId, from: String(have), to: String(sizeBytes) }, 'restored volume extended to the requested size');
+      have = sizeBytes;
+    }
     const problems: string[] = [];
     if (have < sizeBytes) problems.push(`it has ${have} bytes, fewer than the ${sizeBytes} requested`);
     if (limitBytes > 0n && have > limitBytes) problems.push(`it has ${have} bytes, more than limit_bytes ${limitBytes}`);
@@ -156,6 +252,7 @@ export class VolumeCreator {
       capacity_bytes: String(have),
       volume_context: { type: VOLUME_TYPE_BLOCK },
       accessible_topology: accessible.map((s) => ({ segments: s })),
+      ...(restored ? { content_source: { snapshot: { snapshot_id: restored.snapshotId } } } : {}),
     };
   }
 
@@ -176,4 +273,20 @@ export class VolumeCreator {
     }
     return out;
   }
+}
+
+/**
+ * volume_content_source → the snapshot id to restore from, or undefined for
+ * an empty volume. Cloning (a volume source) is refused: CNS has no clone of
+ * a block volume; a snapshot and a restore from it does the same.
+ */
+export function contentSource(source: CreateVolumeRequest__Output['volume_content_source']): string | undefined {
+  if (!source) return undefined;
+  if (source.volume || source.type === 'volume') {
+    throw invalidArgument(
+      'volume_content_source.volume: cloning a volume is not supported by this driver; take a VolumeSnapshot of the source PVC and create the PVC from that snapshot instead',
+    );
+  }
+  if (!source.snapshot) throw invalidArgument('volume_content_source: set snapshot.snapshot_id (the only content source this driver supports) or leave it out');
+  return requireString(source.snapshot.snapshot_id, 'volume_content_source.snapshot.snapshot_id');
 }

@@ -102,7 +102,7 @@ export class InventorySnapshots {
           if (m.mounted && m.accessible) reachable.add(m.host.value);
           else reachable.delete(m.host.value);
         }
-        return { id: ds.ref.value, name: ds.name, url: ds.url, freeSpace: ds.freeSpace, hosts: reachable, maintenanceMode: ds.maintenanceMode };
+        return { id: ds.ref.value, name: ds.name, url: ds.url, freeSpace: ds.freeSpace, hosts: reachable, maintenanceMode: ds.maintenanceMode, type: ds.type };
       });
     return { hosts: placementHosts, datastores: placementDatastores, datastoreRefs };
   }

@@ -49,6 +49,7 @@ export async function runControllerMode(opts: ModeOptions, logger: Logger): Prom
     labels: config.labels,
     logger,
     batching: batchingFromEnv(opts.env),
+    snapshot: config.snapshot,
   });
   const { vcenters } = controller.context;
   registerVcenterHealthMetric(opts.metricsRegistry, vcenters.all.map((vc) => vc.health));

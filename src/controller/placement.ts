@@ -25,6 +25,8 @@ export interface PlacementDatastore {
   hosts: ReadonlySet<string>;
   /** summary.maintenanceMode; anything but 'normal' (or unset) takes no new disks. */
   maintenanceMode?: string;
+  /** summary.type ("VMFS", "NFS", "vsan", "VVOL", ...): which snapshot limit applies to its volumes. */
+  type?: string;
 }
 
 export interface PlacementInventory {

@@ -9,6 +9,7 @@ import { ControllerContext, type ControllerOptions } from './context.js';
 import { VolumeCreator } from './create-volume.js';
 import { VolumeModifier } from './modify-volume.js';
 import { Publisher } from './publish.js';
+import { SnapshotService } from './snapshots.js';
 import { VolumeOps } from './volume-ops.js';
 
 export const CONTROLLER_CAPABILITIES = [
@@ -21,6 +22,9 @@ export const CONTROLLER_CAPABILITIES = [
   'GET_VOLUME',
   'VOLUME_CONDITION',
   'MODIFY_VOLUME',
+  'CREATE_DELETE_SNAPSHOT',
+  'LIST_SNAPSHOTS',
+  'GET_SNAPSHOT',
   // Not PUBLISH_READONLY: CNS cannot attach a disk read-only (README, "CSI capabilities").
 ] as const;
 
@@ -37,6 +41,7 @@ export function createControllerService(options: ControllerOptions): ControllerS
   const publisher = new Publisher(context);
   const ops = new VolumeOps(context);
   const modifier = new VolumeModifier(context);
+  const snapshots = new SnapshotService(context);
   const capabilities: ControllerServiceCapability[] = CONTROLLER_CAPABILITIES.map((type) => ({ rpc: { type } }));
   const service: ServiceImpl = {
     CreateVolume: (req, call) => creator.createVolume(req, call),
@@ -50,6 +55,10 @@ export function createControllerService(options: ControllerOptions): ControllerS
     ControllerExpandVolume: (req, call) => ops.expandVolume(req, call),
     ControllerGetVolume: (req, call) => ops.getVolume(req, call),
     ControllerModifyVolume: (req, call) => modifier.modifyVolume(req, call),
+    CreateSnapshot: (req, call) => snapshots.createSnapshot(req, call),
+    DeleteSnapshot: (req, call) => snapshots.deleteSnapshot(req, call),
+    ListSnapshots: (req, call) => snapshots.listSnapshots(req, call),
+    GetSnapshot: (req, call) => snapshots.getSnapshot(req, call),
   };
   return {
     service,

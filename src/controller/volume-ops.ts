@@ -29,6 +29,7 @@ import { getCapacity } from './get-capacity.js';
 import { listVolumes } from './list-volumes.js';
 import { publishedNodes } from './published-nodes.js';
 import { parseVolumeParameters } from './parameters.js';
+import { blockingSnapshots, hasSnapshotsError } from './snapshots.js';
 
 export class VolumeOps {
   constructor(private readonly ctx: ControllerContext) {}
@@ -45,6 +46,9 @@ export class VolumeOps {
           volumeId,
           call.signal,
           async ({ vc }) => {
+            // vSphere keeps a disk's snapshots with it: refuse with their ids rather than let CNS fail the task.
+            const snapshots = await blockingSnapshots(vc, volumeId, call.signal);
+            if (snapshots.length > 0) throw hasSnapshotsError(volumeId, snapshots, 'deleted');
             await vc.client.cns.deleteVolume(volumeId, { signal: call.signal });
             this.ctx.locator.forget(volumeId);
             call.log.info({ volumeId, vcenter: vc.name }, 'CNS volume deleted');
@@ -80,6 +84,9 @@ export class VolumeOps {
         throw outOfRange(`capacity_range: volume ${volumeId} has ${have} bytes; shrinking to ${sizeBytes} is not supported`);
       }
       if (sizeBytes > have) {
+        // vSphere cannot grow a disk that has snapshots.
+        const snapshots = await blockingSnapshots(vc, volumeId, call.signal);
+        if (snapshots.length > 0) throw hasSnapshotsError(volumeId, snapshots, 'expanded');
         await vc.client.cns.extendVolume({ volumeId, capacityMb: bytesToMiB(sizeBytes) }, { signal: call.signal });
         call.log.info({ volumeId, from: String(have), to: String(sizeBytes) }, 'CNS volume extended');
       }

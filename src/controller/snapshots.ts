@@ -1,0 +1,430 @@
+/**
+ * CSI snapshots over CNS snapshots (vSphere >= 7.0 Update 3): CreateSnapshot,
+ * DeleteSnapshot, ListSnapshots, GetSnapshot, and the helpers DeleteVolume,
+ * ControllerExpandVolume and restores (create-volume.ts) use.
+ *
+ * - Ids: `<CNS volume id>+<CNS snapshot id>` (snapshot-id.ts), as the
+ *   reference driver, so its VolumeSnapshotContents keep working.
+ * - Idempotent without a store: the CNS description of a snapshot is the CSI
+ *   request name. CreateSnapshot reads every snapshot of the source volume's
+ *   vCenter (and, best effort, of the other configured vCenters) after it
+ *   arrived: the name on the source volume is the earlier answer, the name on
+ *   another volume is ALREADY_EXISTS. CNS cannot filter snapshots by
+ *   description, so this read grows with the vCenter's snapshots (one
+ *   CnsQuerySnapshots task per 128); concurrent CreateSnapshots share one
+ *   read that started after each of them arrived (FreshRead below), so a
+ *   storm of 50 costs a few reads, not 50. A vCenter other than the source's
+ *   that cannot be read is left out of the name check (logged): a name used
+ *   twice across vCenters needs a CO that reuses names, and snapshots should
+ *   not depend on every other site being up.
+ * - One operation per volume at a time: CreateSnapshot and DeleteSnapshot
+ *   hold the source volume's lock (ABORTED while a delete, expand, modify or
+ *   other snapshot of it runs); different volumes run in parallel.
+ *   Concurrent identical CreateSnapshots share one execution.
+ * - Limits: `[Snapshot]` global-max-snapshots-per-block-volume (default 3),
+ *   or the granular -vsan / -vvol key for volumes on such datastores.
+ * - A vCenter without the API: UNIMPLEMENTED naming the release (about.apiVersion,
+ *   read once per client), also when it answers MethodNotFound.
+ */
+import type { CallContext } from '../csi/handler.js';
+import type { CreateSnapshotRequest__Output } from '../csi/generated/csi/v1/CreateSnapshotRequest.js';
+import type { CreateSnapshotResponse } from '../csi/generated/csi/v1/CreateSnapshotResponse.js';
+import type { DeleteSnapshotRequest__Output } from '../csi/generated/csi/v1/DeleteSnapshotRequest.js';
+import type { ListSnapshotsRequest__Output } from '../csi/generated/csi/v1/ListSnapshotsRequest.js';
+import type { ListSnapshotsResponse } from '../csi/generated/csi/v1/ListSnapshotsResponse.js';
+import type { GetSnapshotRequest__Output } from '../csi/generated/csi/v1/GetSnapshotRequest.js';
+import type { GetSnapshotResponse } from '../csi/generated/csi/v1/GetSnapshotResponse.js';
+import type { Snapshot as CsiSnapshot } from '../csi/generated/csi/v1/Snapshot.js';
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented } from '../csi/errors.js';
+import { requireString, requireVolumeId, validateStringMap } from '../csi/validate.js';
+import type { Logger } from '../log.js';
+import type { CnsSnapshot, CnsSnapshotQueryEntry, CnsSnapshotQuerySpec, CnsVolume } from '../vsphere/api.js';
+import { isFault } from '../vsphere/faults.js';
+import { CNS_SNAPSHOTS, versionAtLeast } from '../vsphere/versions.js';
+import { abandonOnAbort } from './abandon.js';
+import { mibToBytes } from './capacity.js';
+import type { ControllerContext } from './context.js';
+import { CursorPager, type CursorChunk } from './cursor-paging.js';
+import { decodeListToken } from './paging.js';
+import { sameUrl } from './placement.js';
+import { SingleFlight } from './single-flight.js';
+import { datastoreKind, formatSnapshotId, limitProblem, parseSnapshotId, snapshotLimit, type SnapshotRef } from './snapshot-id.js';
+import type { VcenterContext } from './vcenters.js';
+
+/** Snapshots asked for per CnsQuerySnapshots (vCenter's default and the reference driver's page). */
+export const SNAPSHOT_QUERY_LIMIT = 128;
+
+// ---------------------------------------------------------------- API gate
+
+/** Whether the vCenter has the CNS snapshot API (about.apiVersion: read once per client, then cached). */
+export async function supportsSnapshots(vc: VcenterContext, signal?: AbortSignal): Promise<boolean> {
+  const about = await vc.client.session.about({ signal });
+  return versionAtLeast(about.apiVersion, CNS_SNAPSHOTS.since);
+}
+
+async function unsupported(vc: VcenterContext, what: string, signal?: AbortSignal) {
+  const about = await vc.client.session.about({ signal }).catch(() => undefined);
+  return unimplemented(
+    `${what} needs ${CNS_SNAPSHOTS.release} or later (CNS snapshots, API ${CNS_SNAPSHOTS.since.join('.')}); vCenter ${vc.name} is ` +
+      `${about?.version || 'unknown'} (API ${about?.apiVersion || 'unknown'}): upgrade vCenter to use VolumeSnapshots`,
+  );
+}
+
+/** UNIMPLEMENTED naming the release when the vCenter is too old for snapshots. */
+export async function requireSnapshots(vc: VcenterContext, what: string, signal?: AbortSignal): Promise<void> {
+  if (!(await supportsSnapshots(vc, signal))) throw await unsupported(vc, what, signal);
+}
+
+/** Runs a CNS snapshot call; MethodNotFound (a vCenter without the API, whatever its version says) becomes UNIMPLEMENTED. */
+export async function snapshotCall<T>(vc: VcenterContext, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isFault(err, 'MethodNotFound')) throw await unsupported(vc, what);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------- reads
+
+/** Every snapshot one query spec selects (all when no spec), following the cursor; entries with errors are dropped. */
+export async function querySnapshotsAll(vc: VcenterContext, spec: CnsSnapshotQuerySpec | undefined, signal?: AbortSignal): Promise<CnsSnapshot[]> {
+  const out: CnsSnapshot[] = [];
+  for (let offset = 0; ; ) {
+    const page = await vc.client.cns.querySnapshots({ specs: spec ? [spec] : undefined, cursor: { offset, limit: SNAPSHOT_QUERY_LIMIT } }, { signal });
+    for (const e of page.entries) if (e.snapshot) out.push(e.snapshot);
+    const next = page.cursor.offset;
+    const total = page.cursor.totalRecords;
+    if (page.entries.length === 0 || next <= offset || (total !== undefined ? next >= total : page.entries.length < SNAPSHOT_QUERY_LIMIT)) return out;
+    offset = next;
+  }
+}
+
+/** The snapshots of one volume ([] when CNS does not know the volume). */
+export function snapshotsOfVolume(vc: VcenterContext, volumeId: string, signal?: AbortSignal): Promise<CnsSnapshot[]> {
+  return querySnapshotsAll(vc, { volumeId }, signal).then((list) => list.filter((s) => s.volumeId === volumeId));
+}
+
+/**
+ * For DeleteVolume and ControllerExpandVolume: the CSI ids of the volume's
+ * snapshots, which vSphere will not let it lose or grow past. No request on
+ * a vCenter without the API (it can have none).
+ */
+export async function blockingSnapshots(vc: VcenterContext, volumeId: string, signal?: AbortSignal): Promise<string[]> {
+  if (!(await supportsSnapshots(vc, signal))) return [];
+  try {
+    return (await snapshotsOfVolume(vc, volumeId, signal)).map((s) => formatSnapshotId(s.volumeId, s.snapshotId));
+  } catch (err) {
+    if (isFault(err, 'MethodNotFound')) return [];
+    throw err;
+  }
+}
+
+/** FAILED_PRECONDITION for a volume that still has snapshots. */
+export function hasSnapshotsError(volumeId: string, ids: string[], action: 'deleted' | 'expanded') {
+  const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, ... (${ids.length} in all)` : '');
+  return failedPrecondition(
+    `volume ${volumeId} has ${ids.length} snapshot${ids.length === 1 ? '' : 's'} (${shown}) and cannot be ${action} while it has any (vSphere keeps a disk's snapshots with it); ` +
+      'delete the VolumeSnapshots of it first, then retry',
+  );
+}
+
+/** Capacity in bytes of each volume (one CnsQueryVolume per 1,000 ids). */
+export async function volumeSizes(vc: VcenterContext, volumeIds: string[], signal?: AbortSignal): Promise<Map<string, CnsVolume>> {
+  const ids = [...new Set(volumeIds)];
+  const out = new Map<string, CnsVolume>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    const page = await vc.client.cns.queryVolumes({ volumeIds: chunk, cursor: { offset: 0, limit: chunk.length } }, { signal });
+    for (const v of page.volumes) out.set(v.volumeId, v);
+  }
+  return out;
+}
+
+function timestamp(at: Date | undefined): { seconds: string; nanos: number } {
+  const ms = (at ?? new Date()).getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+/** CNS snapshot → CSI Snapshot (CNS snapshots are usable as soon as the task ends). */
+export function toCsiSnapshot(s: CnsSnapshot, sizeBytes: bigint): CsiSnapshot {
+  return {
+    snapshot_id: formatSnapshotId(s.volumeId, s.snapshotId),
+    source_volume_id: s.volumeId,
+    size_bytes: String(sizeBytes),
+    creation_time: timestamp(s.createTime),
+    ready_to_use: true,
+  };
+}
+
+/** A snapshot and the volume it was taken of, found by its CSI id; undefined when either does not exist. */
+export async function findSnapshot(
+  ctx: ControllerContext,
+  ref: SnapshotRef,
+  what: string,
+  signal?: AbortSignal,
+): Promise<{ vc: VcenterContext; snapshot: CnsSnapshot; volume?: CnsVolume } | undefined> {
+  const at = await ctx.locator.locate(ref.volumeId, signal);
+  if (!at) return undefined;
+  await requireSnapshots(at.vc, what, signal);
+  const page = await snapshotCall(at.vc, what, () =>
+    at.vc.client.cns.querySnapshots({ specs: [{ volumeId: ref.volumeId, snapshotId: ref.snapshotId }], cursor: { offset: 0, limit: SNAPSHOT_QUERY_LIMIT } }, { signal }),
+  );
+  const snapshot = page.entries.map((e) => e.snapshot).find((s) => s?.volumeId === ref.volumeId && s.snapshotId === ref.snapshotId);
+  if (!snapshot) return undefined;
+  return { vc: at.vc, snapshot, volume: at.volume };
+}
+
+// ---------------------------------------------------------------- fresh shared reads
+
+/**
+ * Concurrent callers share one read that started after each of them called:
+ * with a read running, later callers wait for the next one, which starts when
+ * it ends, and share it. So an answer never predates its caller (what the
+ * CreateSnapshot name check needs), and N callers cost at most two reads at a time.
+ */
+export class FreshRead<T> {
+  private running?: Promise<T>;
+  private queued?: Promise<T>;
+  /** Reads started (for tests). */
+  reads = 0;
+
+  constructor(private readonly read: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    if (!this.running) return this.start();
+    if (!this.queued) {
+      const after = this.running.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.queued = after.then(() => {
+        this.queued = undefined;
+        return this.start();
+      });
+    }
+    return this.queued;
+  }
+
+  private start(): Promise<T> {
+    this.reads++;
+    const p: Promise<T> = Promise.resolve()
+      .then(this.read)
+      .finally(() => {
+        if (this.running === p) this.running = undefined;
+      });
+    this.running = p;
+    return p;
+  }
+}
+
+// ---------------------------------------------------------------- the RPCs
+
+export class SnapshotService {
+  private readonly flights = new SingleFlight<CsiSnapshot>();
+  private readonly scans = new Map<VcenterContext, FreshRead<CnsSnapshot[]>>();
+
+  constructor(private readonly ctx: ControllerContext) {}
+
+  /** Reads of all snapshots per vCenter made for name checks (tests and figures). */
+  get scanReads(): number {
+    let n = 0;
+    for (const s of this.scans.values()) n += s.reads;
+    return n;
+  }
+
+  async createSnapshot(req: CreateSnapshotRequest__Output, call: CallContext): Promise<CreateSnapshotResponse> {
+    const name = requireString(req.name, 'name');
+    const sourceVolumeId = requireVolumeId(req.source_volume_id, 'source_volume_id');
+    const parameters = validateStringMap(req.parameters, 'parameters');
+    // The snapshotter's --extra-create-metadata keys (csi.storage.k8s.io/...) are informational; CNS keeps only a description.
+    const unknown = Object.keys(parameters).filter((k) => !k.startsWith('csi.storage.k8s.io/'));
+    if (unknown.length > 0) {
+      throw invalidArgument(`parameters: unknown VolumeSnapshotClass parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; this driver takes none`);
+    }
+    const snapshot = await abandonOnAbort(
+      this.flights.run(name, sourceVolumeId, () => this.createOnce(name, sourceVolumeId, call.log), 'CreateSnapshot'),
+      call.signal,
+      `CreateSnapshot "${name}"`,
+    );
+    return { snapshot };
+  }
+
+  /** The shared work: no caller's signal (each vCenter request is bounded by the client's timeout), so a retry joins it. */
+  private async createOnce(name: string, volumeId: string, log: Logger): Promise<CsiSnapshot> {
+    const release = this.ctx.volumeLocks.tryAcquire(volumeId);
+    if (!release) throw aborted(`an operation on volume ${volumeId} is already in progress; retry`);
+    try {
+      const what = 'CreateSnapshot';
+      const { vc, volume } = await this.ctx.locator.find(volumeId);
+      await requireSnapshots(vc, 'taking snapshots (CreateSnapshot)');
+      const sizeBytes = mibToBytes(volume.capacityMb ?? 0);
+      const byVc = await this.readAllSnapshots(vc, what, log);
+      const own = (byVc.get(vc) ?? []).filter((s) => s.volumeId === volumeId);
+      const earlier = own.find((s) => s.description === name);
+      if (earlier) {
+        log.info({ snapshotId: formatSnapshotId(volumeId, earlier.snapshotId), snapshotName: name }, 'snapshot exists already');
+        return toCsiSnapshot(earlier, sizeBytes);
+      }
+      for (const [other, list] of byVc) {
+        const clash = list.find((s) => s.description === name);
+        if (clash) {
+          const where = this.ctx.vcenters.size > 1 ? ` in vCenter ${other.name}` : '';
+          throw alreadyExists(
+            `name: a snapshot named "${name}" exists already as ${formatSnapshotId(clash.volumeId, clash.snapshotId)}, of volume ${clash.volumeId}${where}, not of source_volume_id ${volumeId}; use another name`,
+          );
+        }
+      }
+      const kind = datastoreKind(volume.datastoreUrl, await this.datastoreType(vc, volume));
+      const problem = limitProblem(volumeId, own.length, snapshotLimit(this.ctx.snapshotConfig, kind), kind);
+      if (problem) throw failedPrecondition(problem);
+      const created = await snapshotCall(vc, 'taking snapshots (CreateSnapshot)', () => vc.client.cns.createSnapshot(volumeId, name));
+      log.info({ snapshotId: formatSnapshotId(volumeId, created.snapshotId), snapshotName: name, volumeId, vcenter: vc.name }, 'CNS snapshot created');
+      return toCsiSnapshot(created, sizeBytes);
+    } finally {
+      release();
+    }
+  }
+
+  /** summary.type of the volume's datastore from the (cached) placement inventory; undefined when not there. */
+  private async datastoreType(vc: VcenterContext, volume: CnsVolume): Promise<string | undefined> {
+    if (!volume.datastoreUrl) return undefined;
+    try {
+      const snapshot = await vc.inventory.get();
+      return snapshot.datastores.find((d) => sameUrl(d.url, volume.datastoreUrl!))?.type;
+    } catch {
+      return undefined; // the URL prefix still tells vSAN and vVol apart
+    }
+  }
+
+  /** Every snapshot of every configured vCenter, read after the caller arrived; the source vCenter's read must succeed. */
+  private async readAllSnapshots(source: VcenterContext, what: string, log: Logger): Promise<Map<VcenterContext, CnsSnapshot[]>> {
+    const out = new Map<VcenterContext, CnsSnapshot[]>();
+    await Promise.all(
+      this.ctx.vcenters.all.map(async (vc) => {
+        try {
+          if (vc !== source && !(await supportsSnapshots(vc))) return;
+          out.set(vc, await this.scanOf(vc, what).get());
+        } catch (err) {
+          if (vc === source) throw err;
+          log.warn({ vcenter: vc.name, err: (err as Error).message }, 'could not read the snapshots of another vCenter; the snapshot name is checked without it');
+        }
+      }),
+    );
+    return out;
+  }
+
+  private scanOf(vc: VcenterContext, what: string): FreshRead<CnsSnapshot[]> {
+    let scan = this.scans.get(vc);
+    if (!scan) {
+      scan = new FreshRead(() => snapshotCall(vc, what, () => querySnapshotsAll(vc, undefined)));
+      this.scans.set(vc, scan);
+    }
+    return scan;
+  }
+
+  async deleteSnapshot(req: DeleteSnapshotRequest__Output, call: CallContext): Promise<Record<string, never>> {
+    const id = requireString(req.snapshot_id, 'snapshot_id');
+    const ref = parseSnapshotId(id);
+    if (!ref) {
+      // Not an id of this driver's (or the reference's) form: no such snapshot, so nothing to delete (CSI: OK).
+      call.log.info({ snapshotId: id }, 'DeleteSnapshot of an id that names no CNS snapshot: nothing to do');
+      return {};
+    }
+    return this.ctx.volumeLocks.run(ref.volumeId, async () => {
+      await this.ctx.locator.withVolume(
+        ref.volumeId,
+        call.signal,
+        async ({ vc }) => {
+          const what = 'deleting snapshots (DeleteSnapshot)';
+          await requireSnapshots(vc, what, call.signal);
+          try {
+            await snapshotCall(vc, what, () => vc.client.cns.deleteSnapshot(ref.volumeId, ref.snapshotId, { signal: call.signal }));
+            call.log.info({ snapshotId: id, vcenter: vc.name }, 'CNS snapshot deleted');
+          } catch (err) {
+            // Gone already (or its volume is): the outcome the CO wants.
+            if (!isFault(err, 'CnsSnapshotNotFoundFault', 'CnsVolumeNotFoundFault', 'NotFound')) throw err;
+          }
+        },
+        () => undefined,
+      );
+      return {};
+    });
+  }
+
+  async getSnapshot(req: GetSnapshotRequest__Output, call: CallContext): Promise<GetSnapshotResponse> {
+    const id = requireString(req.snapshot_id, 'snapshot_id');
+    const ref = parseSnapshotId(id);
+    const missing = () => notFound(`snapshot_id ${id}: no such snapshot${ref ? '' : ' (ids of this driver are "<volume id>+<snapshot id>")'}`);
+    if (!ref) throw missing();
+    const found = await findSnapshot(this.ctx, ref, 'reading snapshots (GetSnapshot)', call.signal);
+    if (!found) throw missing();
+    const volume = found.volume ?? (await volumeSizes(found.vc, [ref.volumeId], call.signal)).get(ref.volumeId);
+    return { snapshot: toCsiSnapshot(found.snapshot, mibToBytes(volume?.capacityMb ?? 0)) };
+  }
+
+  async listSnapshots(req: ListSnapshotsRequest__Output, call: CallContext): Promise<ListSnapshotsResponse> {
+    const maxEntries = Number(req.max_entries ?? 0);
+    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw invalidArgument(`max_entries: ${req.max_entries} must be >= 0`);
+    const what = 'listing snapshots (ListSnapshots)';
+    const signal = call.signal;
+    const empty: ListSnapshotsResponse = { entries: [], next_token: '' };
+
+    if (req.snapshot_id) {
+      // CSI: an unknown (or malformed) snapshot_id lists nothing, and so does one of another source volume.
+      const ref = parseSnapshotId(req.snapshot_id);
+      if (!ref || (req.source_volume_id && req.source_volume_id !== ref.volumeId)) return empty;
+      const found = await findSnapshot(this.ctx, ref, what, signal);
+      if (!found) return empty;
+      const volume = found.volume ?? (await volumeSizes(found.vc, [ref.volumeId], signal)).get(ref.volumeId);
+      return { entries: [{ snapshot: toCsiSnapshot(found.snapshot, mibToBytes(volume?.capacityMb ?? 0)) }], next_token: '' };
+    }
+
+    let sources: VcenterContext[];
+    let spec: CnsSnapshotQuerySpec | undefined;
+    if (req.source_volume_id) {
+      const at = await this.ctx.locator.locate(req.source_volume_id, signal);
+      if (!at) return empty;
+      await requireSnapshots(at.vc, what, signal);
+      sources = [at.vc];
+      spec = { volumeId: req.source_volume_id };
+    } else {
+      const able = await Promise.all(this.ctx.vcenters.all.map((vc) => supportsSnapshots(vc, signal)));
+      sources = this.ctx.vcenters.all.filter((_, i) => able[i]);
+      if (sources.length === 0) throw await unsupported(this.ctx.vcenters.first, what, signal);
+    }
+    const names = sources.map((vc) => vc.name);
+    const start = decodeListToken(req.starting_token, names);
+    if (start.kind !== 'cursor') {
+      throw aborted(`starting_token "${req.starting_token.slice(0, 64)}" was not issued by ListSnapshots of this driver; restart listing without a token`);
+    }
+    const read = async (i: number, offset: number, limit: number): Promise<CursorChunk<CnsSnapshotQueryEntry>> => {
+      const vc = sources[i]!;
+      const asked = Math.min(limit, SNAPSHOT_QUERY_LIMIT);
+      const page = await snapshotCall(vc, what, () =>
+        vc.client.cns.querySnapshots({ specs: spec ? [spec] : undefined, cursor: { offset, limit: asked } }, { signal }),
+      );
+      // A spec for a volume CNS does not know is one entry with only an error: nothing to list.
+      const items = page.entries.filter((e) => e.snapshot);
+      const total = page.cursor.totalRecords ?? (page.entries.length < asked ? page.cursor.offset : Number.MAX_SAFE_INTEGER);
+      return { items, nextOffset: page.cursor.offset, total: items.length === page.entries.length ? total : offset + items.length };
+    };
+    const idOf = (e: CnsSnapshotQueryEntry) => formatSnapshotId(e.snapshot!.volumeId, e.snapshot!.snapshotId);
+    const page = await new CursorPager(names, read, idOf).page(start.at, maxEntries);
+
+    // size_bytes: the source volumes' capacities, one CnsQueryVolume per vCenter for the page.
+    const bySource = new Map<number, string[]>();
+    for (const { source, item } of page.items) bySource.set(source, [...(bySource.get(source) ?? []), item.snapshot!.volumeId]);
+    const sizes = new Map<string, CnsVolume>();
+    await Promise.all(
+      [...bySource].map(async ([source, ids]) => {
+        for (const [id, v] of await volumeSizes(sources[source]!, ids, signal)) sizes.set(id, v);
+      }),
+    );
+    return {
+      entries: page.items.map(({ item }) => ({ snapshot: toCsiSnapshot(item.snapshot!, mibToBytes(sizes.get(item.snapshot!.volumeId)?.capacityMb ?? 0)) })),
+      next_token: page.nextToken,
+    };
+  }
+}
