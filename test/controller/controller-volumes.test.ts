@@ -168,12 +168,15 @@ describe('CreateVolume', () => {
     expect(key.details).toContain('"diskformat"');
     expect(await codeOf(create('pvc-fs', { volume_capabilities: [{ mount: { fs_type: 'ntfs' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } }] }))).toBe(status.INVALID_ARGUMENT);
     expect(await codeOf(create('pvc-range', { capacity_range: { required_bytes: '1', limit_bytes: '1000' } }))).toBe(status.OUT_OF_RANGE);
-    expect(await codeOf(create('pvc-src', { volume_content_source: { snapshot: { snapshot_id: 'x' } } }))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(create('pvc-src', { volume_content_source: { snapshot: { snapshot_id: 'x' } } }))).toBe(status.NOT_FOUND);
+    const clone = await errorOf(create('pvc-clone', { volume_content_source: { volume: { volume_id: 'some-volume' } } }));
+    expect(clone.code).toBe(status.INVALID_ARGUMENT);
+    expect(clone.details).toContain('cloning');
     const tooLong = await errorOf(create('x'.repeat(129)));
     expect(tooLong.code).toBe(status.INVALID_ARGUMENT);
     expect(tooLong.details).toContain('name: is 129 bytes long; the limit is 128 bytes');
     expect(await codeOf(create('pvc-fstype', { parameters: { fstype: 'ext4' } }))).toBe('ok');
-    for (const name of ['', 'pvc-rwx', 'pvc-key', 'pvc-fs', 'pvc-range', 'pvc-src']) expect(await cnsVolumesNamed(name)).toHaveLength(0);
+    for (const name of ['', 'pvc-rwx', 'pvc-key', 'pvc-fs', 'pvc-range', 'pvc-src', 'pvc-clone']) expect(await cnsVolumesNamed(name)).toHaveLength(0);
   });
 });
 
@@ -284,7 +287,7 @@ describe('ListVolumes, GetCapacity, capabilities, Probe', () => {
   test('ControllerGetCapabilities and Probe', async () => {
     const caps = await served.csi.call<{ capabilities: { rpc: { type: string } }[] }>('ControllerGetCapabilities', {});
     expect(caps.capabilities.map((c) => c.rpc.type).sort()).toEqual(
-      ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'LIST_VOLUMES', 'LIST_VOLUMES_PUBLISHED_NODES', 'GET_CAPACITY', 'GET_VOLUME', 'VOLUME_CONDITION', 'MODIFY_VOLUME'].sort(),
+      ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'LIST_VOLUMES', 'LIST_VOLUMES_PUBLISHED_NODES', 'GET_CAPACITY', 'GET_VOLUME', 'VOLUME_CONDITION', 'MODIFY_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'GET_SNAPSHOT'].sort(),
     );
     const probe = await served.identity.call<{ ready: { value: boolean } | null }>('Probe', {});
     expect(probe.ready?.value).toBe(true);

@@ -65,11 +65,12 @@ test('figures', async () => {
   }
   // Budget: the request that starts the task, the WaitForUpdatesEx polls that carry its queued → running →
   // success steps (one to three, as the steps fall into update batches), and the one check each RPC needs
-  // (create: the name lookup; publish: the volume check).
+  // (create: the name lookup; publish: the volume check; delete: the CnsQuerySnapshots task that makes sure
+  // the volume has no snapshots, with its own polls).
   expect(c.total / n).toBeLessThanOrEqual(5);
   expect(p.total / n).toBeLessThanOrEqual(5);
   expect(u.total / n).toBeLessThanOrEqual(4);
-  expect(d.total / n).toBeLessThanOrEqual(4);
+  expect(d.total / n).toBeLessThanOrEqual(7);
 
   // The floor in the same run: the same CNS calls made directly (name query + create), sequentially,
   // right before and after the driver's concurrency-1 run.

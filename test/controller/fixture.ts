@@ -19,6 +19,8 @@ import { silentLogger } from '../../src/log.js';
 import { createControllerService, type ControllerService } from '../../src/controller/service.js';
 import { sessionIsLive } from '../../src/controller/mode.js';
 import type { BatchingOptions } from '../../src/controller/context.js';
+import type { SnapshotConfig } from '../../src/config/types.js';
+import type { CsiMetrics } from '../../src/csi/metrics.js';
 import { csiClient, type CsiTestClient } from './csi-client.js';
 
 export const ZONE_KEY = `topology.csi.vmware.com/${ZONE_CATEGORY}`;
@@ -76,7 +78,14 @@ export interface Served {
 }
 
 /** The controller on its own socket, over its own vCenter client (like a real process). */
-export async function serveController(world: World, batching: Partial<BatchingOptions> = {}): Promise<Served> {
+export interface ServeExtras {
+  /** `[Snapshot]` limits (default: the driver's, 3 per volume). */
+  snapshot?: SnapshotConfig;
+  /** Per-RPC metrics of the CSI server. */
+  metrics?: CsiMetrics;
+}
+
+export async function serveController(world: World, batching: Partial<BatchingOptions> = {}, extras: ServeExtras = {}): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'ctrl-sock-'));
   const client = createVsphereClient({ host: world.sim.hostname, port: world.sim.port, user: world.sim.username, password: world.sim.password, thumbprint: world.thumbprint });
   const controller = createControllerService({
@@ -86,12 +95,14 @@ export async function serveController(world: World, batching: Partial<BatchingOp
     labels: { topologyCategories: ['k8s-zone'] },
     batching,
     inventoryTtlMs: 60_000,
+    snapshot: extras.snapshot,
   });
   let server: CsiServer | undefined;
   try {
     server = await startCsiServer({
       endpoint: `unix://${join(dir, 'csi.sock')}`,
       logger: silentLogger,
+      metrics: extras.metrics,
       services: {
         Identity: createIdentityService({ topology: true, probe: () => sessionIsLive(client, silentLogger) }),
         Controller: controller.service,
