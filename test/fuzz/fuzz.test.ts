@@ -45,9 +45,12 @@ const ALLOWED: Record<string, readonly grpc.status[]> = {
   ControllerGetVolume: [...COMMON, S.NOT_FOUND],
   // UNIMPLEMENTED: a vCenter older than the CNS API; FAILED_PRECONDITION: the volume's datastore is not accessible.
   ControllerModifyVolume: [...COMMON, S.NOT_FOUND, S.FAILED_PRECONDITION, S.UNIMPLEMENTED],
-  CreateSnapshot: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT],
-  DeleteSnapshot: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT],
-  ListSnapshots: [S.UNIMPLEMENTED, S.INVALID_ARGUMENT],
+  // Snapshots: NOT_FOUND for an unknown source volume, ALREADY_EXISTS for a name on another volume,
+  // FAILED_PRECONDITION at the per-volume limit, UNIMPLEMENTED on a vCenter older than 7.0 U3.
+  CreateSnapshot: [...COMMON, S.NOT_FOUND, S.ALREADY_EXISTS, S.FAILED_PRECONDITION, S.UNIMPLEMENTED],
+  DeleteSnapshot: [...COMMON, S.UNIMPLEMENTED],
+  ListSnapshots: [...COMMON, S.UNIMPLEMENTED],
+  GetSnapshot: [...COMMON, S.NOT_FOUND, S.UNIMPLEMENTED],
   NodeStageVolume: [...COMMON, S.NOT_FOUND, S.ALREADY_EXISTS, S.FAILED_PRECONDITION],
   NodeUnstageVolume: [...COMMON, S.NOT_FOUND, S.FAILED_PRECONDITION],
   NodePublishVolume: [...COMMON, S.NOT_FOUND, S.ALREADY_EXISTS, S.FAILED_PRECONDITION],

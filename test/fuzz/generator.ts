@@ -185,6 +185,7 @@ export const CONTROLLER_REQUESTS: Record<string, RequestGen> = {
   CreateSnapshot: (rng) => ({ source_volume_id: volumeId(rng), name: hostileString(rng), parameters: stringMap(rng) }),
   DeleteSnapshot: (rng) => ({ snapshot_id: hostileString(rng) }),
   ListSnapshots: (rng) => ({ max_entries: -1, starting_token: hostileString(rng), source_volume_id: volumeId(rng) }),
+  GetSnapshot: (rng) => ({ snapshot_id: chance(rng, 0.5) ? `${volumeId(rng)}+${hostileString(rng)}` : hostileString(rng) }),
 };
 
 const diskContext = (rng: Rng): Record<string, string> =>
