@@ -4,8 +4,8 @@
  * embedded default: the vCenter simulator (two zones tagged on two clusters),
  * the test Kubernetes API server, and the three modes as real processes on
  * real unix sockets (the controller with its metadata syncer, so a label on
- * the claim shows up in CNS). When root with loop devices, the node half stages a
- * real loop device (mkfs + mount); otherwise it runs the control-plane half
+ * the claim shows up in CNS), through a snapshot and a restore. When root
+ * with loop devices, the node half stages a real loop device (mkfs + mount); otherwise it runs the control-plane half
  * and says why it skipped the rest. Everything is cleaned up at the end.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -251,8 +251,39 @@ async function main(): Promise<void> {
     await steps.run('ControllerModifyVolume datastoreurl=LocalDS_0 while attached (CnsRelocateVolume)', () =>
       controller.call('Controller', 'ControllerModifyVolume', { volume_id: volumeId, mutable_parameters: { datastoreurl: w.sharedDatastoreUrl } }));
     steps.note(await describeVolume());
+    // VolumeSnapshot and restore, as csi-snapshotter and external-provisioner drive them.
+    type Snapshot = { snapshot_id: string; source_volume_id: string; size_bytes: string; creation_time: { seconds: string }; ready_to_use: boolean };
+    const snap = await steps.run('CreateSnapshot snapshot-9b1e-demo (CnsCreateSnapshots)', () =>
+      controller.call<{ snapshot: Snapshot }>('Controller', 'CreateSnapshot', { source_volume_id: volumeId, name: 'snapshot-9b1e-demo' }),
+    (r) => `snapshot ${r.snapshot.snapshot_id} (<volume id>+<CNS snapshot id>), ${Number(r.snapshot.size_bytes) / GiB} GiB, ready ${r.snapshot.ready_to_use}, taken ${new Date(Number(r.snapshot.creation_time.seconds) * 1000).toISOString()}`);
+    const snapshotId = snap.snapshot.snapshot_id;
+    const restored = await steps.run('CreateVolume 3 GiB from the snapshot (restore, then CNS extend)', () =>
+      controller.call<{ volume: { volume_id: string; capacity_bytes: string; content_source?: { snapshot?: { snapshot_id: string } } } }>('Controller', 'CreateVolume', {
+        name: 'pvc-7c2a-restore-demo',
+        capacity_range: { required_bytes: String(3 * GiB) },
+        volume_capabilities: [MOUNT_RWO],
+        parameters: { datastoreurl: zoneInfo.datastoreUrl },
+        volume_content_source: { snapshot: { snapshot_id: snapshotId } },
+        accessibility_requirements: { requisite: [info.accessible_topology], preferred: [info.accessible_topology] },
+      }),
+    (r) => `volume ${r.volume.volume_id}, ${Number(r.volume.capacity_bytes) / GiB} GiB, from ${r.volume.content_source?.snapshot?.snapshot_id} (the simulator copies no data)`);
+    await steps.run('ListSnapshots of the source volume', () =>
+      controller.call<{ entries: { snapshot: Snapshot }[] }>('Controller', 'ListSnapshots', { source_volume_id: volumeId }),
+    (r) => r.entries.map((e) => e.snapshot.snapshot_id).join(', '));
     await steps.run('ControllerUnpublishVolume (CNS detach)', () =>
       controller.call('Controller', 'ControllerUnpublishVolume', { volume_id: volumeId, node_id: info.node_id }));
+    await steps.run('DeleteVolume while it has a snapshot → refused', async () => {
+      try {
+        await controller.call('Controller', 'DeleteVolume', { volume_id: volumeId });
+      } catch (err) {
+        const e = err as { code?: number; details?: string };
+        if (e.code === 9 /* FAILED_PRECONDITION */) return e.details ?? '';
+        throw err;
+      }
+      throw new Error('DeleteVolume of a volume with a snapshot succeeded; it must be refused');
+    }, (message) => `FAILED_PRECONDITION: ${message}`);
+    await steps.run('DeleteVolume of the restored volume', () => controller.call('Controller', 'DeleteVolume', { volume_id: restored.volume.volume_id }));
+    await steps.run('DeleteSnapshot (CnsDeleteSnapshots)', () => controller.call('Controller', 'DeleteSnapshot', { snapshot_id: snapshotId }));
     await steps.run('DeleteVolume', () => controller.call('Controller', 'DeleteVolume', { volume_id: volumeId }));
     // As external-provisioner and the garbage collector do after DeleteVolume.
     kube.remove('v1', 'PersistentVolume', undefined, 'pvc-4f0c1d2e-demo');
@@ -261,6 +292,8 @@ async function main(): Promise<void> {
       controller.call<{ entries: unknown[] }>('Controller', 'ListVolumes', {}),
     (r) => `${r.entries.length} volumes`);
     if (after.entries.length !== 0) throw new Error(`expected no volumes after DeleteVolume, found ${after.entries.length}`);
+    const snapsLeft = await controller.call<{ entries: unknown[] }>('Controller', 'ListSnapshots', {});
+    if (snapsLeft.entries.length !== 0) throw new Error(`expected no snapshots after DeleteSnapshot, found ${snapsLeft.entries.length}`);
 
     const total = steps.records.reduce((s, r) => s + r.vcenterRequests, 0);
     process.stdout.write(`\ndemo finished: ${steps.records.length} steps, ${total} vCenter requests in all\n`);
