@@ -142,24 +142,21 @@ async function main(): Promise<void> {
     })));
     const total = sequential + concurrent;
     progress(`ListSnapshots of all ${total} in pages of 20`);
-    let pages = 0;
+    // One page per op, each continuing from the token the previous one returned.
+    const pageSize = 20;
+    let token = '';
     let listed = 0;
+    const pages = Math.ceil(total / pageSize);
     phases.push(withoutLatencies(await measurePhase(sim, {
-      phase: 'ListSnapshots, per page of 20', items: [0], concurrency: 1, pid,
-      call: async () => {
-        let token = '';
-        do {
-          const r = await c.call<{ entries: unknown[]; next_token: string }>('Controller', 'ListSnapshots', { max_entries: 20, starting_token: token }, { timeoutMs: TIMEOUT_MS });
-          pages += 1;
-          listed += r.entries.length;
-          token = r.next_token;
-        } while (token);
+      phase: `ListSnapshots, a page of ${pageSize}`, items: Array.from({ length: pages }, (_, i) => i), concurrency: 1, pid,
+      call: async (i) => {
+        const r = await c.call<{ entries: unknown[]; next_token: string }>('Controller', 'ListSnapshots', { max_entries: pageSize, starting_token: token }, { timeoutMs: TIMEOUT_MS });
+        listed += r.entries.length;
+        token = r.next_token;
+        if ((i === pages - 1) !== (token === '')) throw new Error(`page ${i + 1} of ${pages} returned next_token "${token}"`);
       },
     })));
     if (listed !== total) throw new Error(`ListSnapshots listed ${listed} snapshots, expected ${total}`);
-    const listPhase = phases[phases.length - 1]!;
-    listPhase.ops = pages;
-    listPhase.requestsPerOp = round2(listPhase.vcenterRequests / pages);
 
     assertClean('restored volumes deleted', await runPool([...equalIds, ...largerIds], 8, (v) => deleteVolume(c, v)));
     progress(`DeleteSnapshot one at a time × ${total}`);

@@ -53,6 +53,9 @@ func (f *faultInjector) take(method string) (vim25types.BaseMethodFault, string)
 		return &vim25types.NotFound{}, msg
 	case "ResourceInUse":
 		return &vim25types.ResourceInUse{Name: next.property}, msg
+	case "MethodNotFound":
+		// A vCenter (or another implementation) that reports a missing method as a failed task.
+		return &vim25types.MethodNotFound{Method: next.property}, msg
 	default:
 		return &cnstypes.CnsFault{Reason: msg}, msg
 	}
