@@ -13,7 +13,7 @@ import type { CreateVolumeResponse } from '../csi/generated/csi/v1/CreateVolumeR
 import { alreadyExists, invalidArgument, notFound } from '../csi/errors.js';
 import { requireString, validateCapacityRange, validateStringMap, validateVolumeCapabilities } from '../csi/validate.js';
 import type { CnsCreateSpec, CnsCreated, CnsEntityMetadata, CnsVolume } from '../vsphere/api.js';
-import { placeVolume } from './create-placement.js';
+import { placeVolume, type Placed } from './create-placement.js';
 import { NameLookups } from './name-lookup.js';
 import type { VcenterContext } from './vcenters.js';
 import { sizeForRange, bytesToMiB, mibToBytes } from './capacity.js';
@@ -101,18 +101,7 @@ export class VolumeCreator {
     const { vc, snapshot, placement, policy } = await placeVolume(this.ctx.vcenters, { name, preferred, requisite, params }, call);
     const late = await this.names.confirm(named, vc, name, call);
     if (late) return this.reuse(vc, late, sizeBytes, limitBytes, params, segments, call);
-    const spec: CnsCreateSpec = {
-      name,
-      capacityMb: bytesToMiB(sizeBytes),
-      // Exactly one datastore: CNS may place on any listed one (and the simulator creates one volume per entry).
-      datastores: [snapshot.datastoreRefs.get(placement.datastore.id)!],
-      profileId: policy?.profileId,
-      clusterId: this.ctx.clusterId,
-      vSphereUser: vc.vSphereUser,
-      clusterFlavor: 'VANILLA',
-      clusterDistribution: this.ctx.clusterDistribution,
-      entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
-    };
+    const spec = this.createSpec(requestName, bytesToMiB(sizeBytes), vc, { snapshot, placement, policy }, params);
     let created: CnsCreated;
     try {
       // No caller signal: once CNS has the task, it runs to the end; a caller
@@ -173,19 +162,8 @@ export class VolumeCreator {
     const { vc, snapshot, placement, policy } = await placeVolume(this.ctx.vcenters, { name, preferred, requisite, params, vcenter: found.vc }, call);
     const late = await this.names.confirm(named, vc, name, call);
     if (late) return this.reuse(vc, late, sizeBytes, limitBytes, params, segments, call, restored);
-    const spec: CnsCreateSpec = {
-      name,
-      // CNS gives a restored volume its snapshot's size (and refuses less); more is an extend afterwards.
-      capacityMb: bytesToMiB(snapshotBytes),
-      datastores: [snapshot.datastoreRefs.get(placement.datastore.id)!],
-      profileId: policy?.profileId,
-      clusterId: this.ctx.clusterId,
-      vSphereUser: vc.vSphereUser,
-      clusterFlavor: 'VANILLA',
-      clusterDistribution: this.ctx.clusterDistribution,
-      entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
-      volumeSource: ref,
-    };
+    // CNS gives a restored volume its snapshot's size (and refuses less); more is an extend afterwards.
+    const spec = { ...this.createSpec(requestName, bytesToMiB(snapshotBytes), vc, { snapshot, placement, policy }, params), volumeSource: ref };
     let created: CnsCreated;
     try {
       // No caller signal, as in createOnce: a retry joins the flight instead of restoring twice.
@@ -207,6 +185,22 @@ export class VolumeCreator {
       volume_context: { type: VOLUME_TYPE_BLOCK },
       accessible_topology: placement.accessibleTopology.map((segments) => ({ segments })),
       content_source: { snapshot: { snapshot_id: source } },
+    };
+  }
+
+  /** The CnsCreateSpec of a new volume on the placed datastore, for a plain create and a restore alike. */
+  private createSpec(requestName: string, capacityMb: number, vc: VcenterContext, placed: Pick<Placed, 'snapshot' | 'placement' | 'policy'>, params: VolumeParameters): CnsCreateSpec {
+    return {
+      name: cnsVolumeName(requestName),
+      capacityMb,
+      // Exactly one datastore: CNS may place on any listed one (and the simulator creates one volume per entry).
+      datastores: [placed.snapshot.datastoreRefs.get(placed.placement.datastore.id)!],
+      profileId: placed.policy?.profileId,
+      clusterId: this.ctx.clusterId,
+      vSphereUser: vc.vSphereUser,
+      clusterFlavor: 'VANILLA',
+      clusterDistribution: this.ctx.clusterDistribution,
+      entityMetadata: this.entityMetadata(params, fullNameLabels(requestName)),
     };
   }
 

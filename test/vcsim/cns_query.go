@@ -24,16 +24,7 @@ func (m *CnsVolumeManager) CnsQueryVolume(req *cnstypes.CnsQueryVolume) soap.Has
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	matched := m.matching(&req.Filter)
-	offset, limit := int64(0), int64(defaultQueryLimit)
-	if c := req.Filter.Cursor; c != nil {
-		offset, limit = c.Offset, c.Limit
-		if limit <= 0 {
-			limit = defaultQueryLimit
-		}
-	}
-	if limit > maxQueryLimit {
-		limit = maxQueryLimit
-	}
+	offset, limit := cursorWindow(req.Filter.Cursor)
 	if offset < 0 {
 		return &cnsmethods.CnsQueryVolumeBody{Fault_: simulator.Fault("cursor offset must not be negative", &vim25types.InvalidArgument{InvalidProperty: "cursor.offset"})}
 	}
@@ -156,4 +147,21 @@ func hasLabels(v *cnsVolume, labels []vim25types.KeyValue) bool {
 
 func internalContext() *simulator.Context {
 	return &simulator.Context{Context: context.Background(), Map: simulator.Map}
+}
+
+// cursorWindow is where a query's page starts and how long it is: the
+// cursor's offset and limit, the limit defaulted (0 or less) and capped as
+// vCenter does. A negative offset is returned as is for the caller to refuse.
+func cursorWindow(c *cnstypes.CnsCursor) (offset, limit int64) {
+	offset, limit = 0, int64(defaultQueryLimit)
+	if c != nil {
+		offset, limit = c.Offset, c.Limit
+		if limit <= 0 {
+			limit = defaultQueryLimit
+		}
+	}
+	if limit > maxQueryLimit {
+		limit = maxQueryLimit
+	}
+	return offset, limit
 }

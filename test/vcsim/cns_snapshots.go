@@ -372,16 +372,7 @@ func (m *CnsVolumeManager) CnsQuerySnapshots(req *CnsQuerySnapshots) soap.HasFau
 		if fault, msg := m.faults.take("CnsQuerySnapshots"); fault != nil {
 			return nil, fault, msg
 		}
-		offset, limit := int64(0), int64(defaultQueryLimit)
-		if c := filter.Cursor; c != nil {
-			offset, limit = c.Offset, c.Limit
-			if limit <= 0 {
-				limit = defaultQueryLimit
-			}
-		}
-		if limit > maxQueryLimit {
-			limit = maxQueryLimit
-		}
+		offset, limit := cursorWindow(filter.Cursor)
 		if offset < 0 {
 			return nil, &vim25types.InvalidArgument{InvalidProperty: "cursor.offset"}, "cursor offset must not be negative"
 		}
