@@ -6,17 +6,34 @@
  * - Ids: `<CNS volume id>+<CNS snapshot id>` (snapshot-id.ts), as the
  *   reference driver, so its VolumeSnapshotContents keep working.
  * - Idempotent without a store: the CNS description of a snapshot is the CSI
- *   request name. CreateSnapshot reads every snapshot of the source volume's
- *   vCenter (and, best effort, of the other configured vCenters) after it
- *   arrived: the name on the source volume is the earlier answer, the name on
- *   another volume is ALREADY_EXISTS. CNS cannot filter snapshots by
- *   description, so this read grows with the vCenter's snapshots (one
- *   CnsQuerySnapshots task per 128); concurrent CreateSnapshots share one
- *   read that started after each of them arrived (FreshRead below), so a
- *   storm of 50 costs a few reads, not 50. A vCenter other than the source's
- *   that cannot be read is left out of the name check (logged): a name used
- *   twice across vCenters needs a CO that reuses names, and snapshots should
- *   not depend on every other site being up.
+ *   request name. CreateSnapshot reads the source volume's snapshots (one
+ *   CnsQuerySnapshots with a {volumeId} spec: vSphere keeps at most 32 per
+ *   disk) after it arrived, so the earlier snapshot of the name on the source
+ *   volume (the answer to a retry) and the count for the limit are exact.
+ * - The name on another volume is ALREADY_EXISTS. CNS cannot filter snapshots
+ *   by description, and a vCenter is often shared by several clusters (10,000
+ *   snapshots are 79 CnsQuerySnapshots tasks to read), so this check uses a
+ *   per-vCenter name index (snapshot-names.ts) instead of reading them all on
+ *   every CreateSnapshot: built by one full paged read the first time it is
+ *   needed (concurrent first callers share it), kept current by this
+ *   process's own CreateSnapshots and DeleteSnapshots (and by restores,
+ *   GetSnapshot and DeleteSnapshot finding a snapshot gone), re-read in full
+ *   in the background once older than a TTL (5 minutes; nameIndexTtlMs), and
+ *   dropped on a read error (the next caller rebuilds it, and waits). A clash
+ *   the index reports is checked with one query of that snapshot before the
+ *   answer, so a snapshot deleted elsewhere does not block its name.
+ *   Trade-off: a snapshot of the same name made outside this process (another
+ *   cluster, the reference driver) less than a TTL ago may be missed, and
+ *   CreateSnapshot then takes a second snapshot of that name of the other
+ *   volume instead of answering ALREADY_EXISTS. csi-snapshotter names
+ *   snapshots `snapshot-<VolumeSnapshot UID>`, so this needs a CO that reuses
+ *   names across volumes (within this process, concurrent CreateSnapshots of
+ *   one name for different volumes are ABORTED but one). Memory: one small
+ *   entry (name -> volume and snapshot id) per snapshot of the configured
+ *   vCenters. A vCenter other than the source's whose index cannot be built
+ *   is left out of the name check (logged): a name used twice across
+ *   vCenters needs a CO that reuses names, and snapshots should not depend
+ *   on every other site being up.
  * - One operation per volume at a time: CreateSnapshot and DeleteSnapshot
  *   hold the source volume's lock (ABORTED while a delete, expand, modify or
  *   other snapshot of it runs); different volumes run in parallel.
@@ -49,6 +66,7 @@ import { decodeListToken } from './paging.js';
 import { sameUrl } from './placement.js';
 import { SingleFlight } from './single-flight.js';
 import { datastoreKind, formatSnapshotId, limitProblem, parseSnapshotId, snapshotLimit, type SnapshotRef } from './snapshot-id.js';
+import { DEFAULT_NAME_INDEX_TTL_MS, SnapshotNameIndex, type NameEntry } from './snapshot-names.js';
 import type { VcenterContext } from './vcenters.js';
 
 /** Snapshots asked for per CnsQuerySnapshots (vCenter's default and the reference driver's page). */
@@ -166,72 +184,99 @@ export async function findSnapshot(
   signal?: AbortSignal,
 ): Promise<{ vc: VcenterContext; snapshot: CnsSnapshot; volume?: CnsVolume } | undefined> {
   const at = await ctx.locator.locate(ref.volumeId, signal);
-  if (!at) return undefined;
+  if (!at) {
+    for (const service of servicesOf(ctx)) service.forgetVolume(ref.volumeId);
+    return undefined;
+  }
   await requireSnapshots(at.vc, what, signal);
   const page = await snapshotCall(at.vc, what, () =>
     at.vc.client.cns.querySnapshots({ specs: [{ volumeId: ref.volumeId, snapshotId: ref.snapshotId }], cursor: { offset: 0, limit: SNAPSHOT_QUERY_LIMIT } }, { signal }),
   );
   const snapshot = page.entries.map((e) => e.snapshot).find((s) => s?.volumeId === ref.volumeId && s.snapshotId === ref.snapshotId);
-  if (!snapshot) return undefined;
+  if (!snapshot) {
+    for (const service of servicesOf(ctx)) service.forgetSnapshot(at.vc, ref);
+    return undefined;
+  }
   return { vc: at.vc, snapshot, volume: at.volume };
 }
 
-// ---------------------------------------------------------------- fresh shared reads
-
 /**
- * Concurrent callers share one read that started after each of them called:
- * with a read running, later callers wait for the next one, which starts when
- * it ends, and share it. So an answer never predates its caller (what the
- * CreateSnapshot name check needs), and N callers cost at most two reads at a time.
+ * Whether a snapshot a name index has is still there (one query of it), before
+ * CreateSnapshot refuses its name; true when the vCenter cannot say.
  */
-export class FreshRead<T> {
-  private running?: Promise<T>;
-  private queued?: Promise<T>;
-  /** Reads started (for tests). */
-  reads = 0;
-
-  constructor(private readonly read: () => Promise<T>) {}
-
-  get(): Promise<T> {
-    if (!this.running) return this.start();
-    if (!this.queued) {
-      const after = this.running.then(
-        () => undefined,
-        () => undefined,
-      );
-      this.queued = after.then(() => {
-        this.queued = undefined;
-        return this.start();
-      });
-    }
-    return this.queued;
+async function stillThere(vc: VcenterContext, e: NameEntry): Promise<boolean> {
+  try {
+    const page = await vc.client.cns.querySnapshots({ specs: [{ volumeId: e.volumeId, snapshotId: e.snapshotId }], cursor: { offset: 0, limit: SNAPSHOT_QUERY_LIMIT } });
+    return page.entries.some((x) => x.snapshot?.volumeId === e.volumeId && x.snapshot.snapshotId === e.snapshotId);
+  } catch {
+    return true;
   }
+}
 
-  private start(): Promise<T> {
-    this.reads++;
-    const p: Promise<T> = Promise.resolve()
-      .then(this.read)
-      .finally(() => {
-        if (this.running === p) this.running = undefined;
-      });
-    this.running = p;
-    return p;
+/** The SnapshotServices of a controller, so restores (create-volume.ts, through findSnapshot) keep their name indexes current. */
+const services = new WeakMap<ControllerContext, Set<SnapshotService>>();
+
+function servicesOf(ctx: ControllerContext): Set<SnapshotService> {
+  let set = services.get(ctx);
+  if (!set) {
+    set = new Set();
+    services.set(ctx, set);
   }
+  return set;
 }
 
 // ---------------------------------------------------------------- the RPCs
 
+export interface SnapshotServiceOptions {
+  /** Age after which a vCenter's snapshot name index is read again in full, in the background (default 5 minutes). */
+  nameIndexTtlMs?: number;
+}
+
 export class SnapshotService {
   private readonly flights = new SingleFlight<CsiSnapshot>();
-  private readonly scans = new Map<VcenterContext, FreshRead<CnsSnapshot[]>>();
+  private readonly indexes = new Map<VcenterContext, SnapshotNameIndex>();
+  /** Names whose CreateSnapshot runs → its source volume (one volume per name at a time). */
+  private readonly naming = new Map<string, string>();
+  private readonly nameIndexTtlMs: number;
 
-  constructor(private readonly ctx: ControllerContext) {}
+  constructor(
+    private readonly ctx: ControllerContext,
+    options: SnapshotServiceOptions = {},
+  ) {
+    this.nameIndexTtlMs = options.nameIndexTtlMs ?? DEFAULT_NAME_INDEX_TTL_MS;
+    servicesOf(ctx).add(this);
+  }
 
-  /** Reads of all snapshots per vCenter made for name checks (tests and figures). */
-  get scanReads(): number {
+  /** Full reads of a vCenter's snapshots made for the name indexes (tests and figures). */
+  get nameIndexReads(): number {
     let n = 0;
-    for (const s of this.scans.values()) n += s.reads;
+    for (const index of this.indexes.values()) n += index.reads;
     return n;
+  }
+
+  /** The name index of a vCenter (tests and figures). */
+  nameIndex(vc: VcenterContext): SnapshotNameIndex {
+    let index = this.indexes.get(vc);
+    if (!index) {
+      index = new SnapshotNameIndex({
+        read: () => snapshotCall(vc, 'taking snapshots (CreateSnapshot)', () => querySnapshotsAll(vc, undefined)),
+        ttlMs: this.nameIndexTtlMs,
+        onRefreshError: (err) =>
+          this.ctx.log.warn({ vcenter: vc.name, err: (err as Error).message }, 'could not read the snapshots again for the snapshot name index; it is rebuilt by the next CreateSnapshot'),
+      });
+      this.indexes.set(vc, index);
+    }
+    return index;
+  }
+
+  /** A snapshot deleted, or found gone. */
+  forgetSnapshot(vc: VcenterContext, ref: SnapshotRef): void {
+    this.indexes.get(vc)?.remove(ref.volumeId, ref.snapshotId);
+  }
+
+  /** A volume found gone: so are its snapshots, in whichever vCenter the index had them. */
+  forgetVolume(volumeId: string): void {
+    for (const index of this.indexes.values()) index.remove(volumeId);
   }
 
   async createSnapshot(req: CreateSnapshotRequest__Output, call: CallContext): Promise<CreateSnapshotResponse> {
@@ -255,34 +300,50 @@ export class SnapshotService {
   private async createOnce(name: string, volumeId: string, log: Logger): Promise<CsiSnapshot> {
     const release = this.ctx.volumeLocks.tryAcquire(volumeId);
     if (!release) throw aborted(`an operation on volume ${volumeId} is already in progress; retry`);
+    // Two CreateSnapshots of one name for different volumes must not both pass the name check.
+    const holder = this.naming.get(name);
+    if (holder !== undefined) {
+      release();
+      throw aborted(`a snapshot named "${name}" of volume ${holder} is being taken; retry (the name is then taken)`);
+    }
+    this.naming.set(name, volumeId);
     try {
-      const what = 'CreateSnapshot';
+      const what = 'taking snapshots (CreateSnapshot)';
       const { vc, volume } = await this.ctx.locator.find(volumeId);
-      await requireSnapshots(vc, 'taking snapshots (CreateSnapshot)');
+      await requireSnapshots(vc, what);
       const sizeBytes = mibToBytes(volume.capacityMb ?? 0);
-      const byVc = await this.readAllSnapshots(vc, what, log);
-      const own = (byVc.get(vc) ?? []).filter((s) => s.volumeId === volumeId);
+      // Exact: the source volume's snapshots, read after the request arrived; and, meanwhile, the name indexes.
+      const [own, named] = await Promise.all([snapshotCall(vc, what, () => snapshotsOfVolume(vc, volumeId)), this.namedInIndexes(name, vc, log)]);
+      const index = this.nameIndex(vc);
       const earlier = own.find((s) => s.description === name);
       if (earlier) {
+        index.add(name, volumeId, earlier.snapshotId);
         log.info({ snapshotId: formatSnapshotId(volumeId, earlier.snapshotId), snapshotName: name }, 'snapshot exists already');
         return toCsiSnapshot(earlier, sizeBytes);
       }
-      for (const [other, list] of byVc) {
-        const clash = list.find((s) => s.description === name);
-        if (clash) {
-          const where = this.ctx.vcenters.size > 1 ? ` in vCenter ${other.name}` : '';
-          throw alreadyExists(
-            `name: a snapshot named "${name}" exists already as ${formatSnapshotId(clash.volumeId, clash.snapshotId)}, of volume ${clash.volumeId}${where}, not of source_volume_id ${volumeId}; use another name`,
-          );
+      for (const { vc: other, entry } of named) {
+        if (other === vc && entry.volumeId === volumeId) {
+          index.remove(volumeId, entry.snapshotId); // not among the volume's snapshots: gone
+          continue;
         }
+        if (!(await stillThere(other, entry))) {
+          this.indexes.get(other)?.remove(entry.volumeId, entry.snapshotId);
+          continue;
+        }
+        const where = this.ctx.vcenters.size > 1 ? ` in vCenter ${other.name}` : '';
+        throw alreadyExists(
+          `name: a snapshot named "${name}" exists already as ${formatSnapshotId(entry.volumeId, entry.snapshotId)}, of volume ${entry.volumeId}${where}, not of source_volume_id ${volumeId}; use another name`,
+        );
       }
       const kind = datastoreKind(volume.datastoreUrl, await this.datastoreType(vc, volume));
       const problem = limitProblem(volumeId, own.length, snapshotLimit(this.ctx.snapshotConfig, kind), kind);
       if (problem) throw failedPrecondition(problem);
-      const created = await snapshotCall(vc, 'taking snapshots (CreateSnapshot)', () => vc.client.cns.createSnapshot(volumeId, name));
+      const created = await snapshotCall(vc, what, () => vc.client.cns.createSnapshot(volumeId, name));
+      index.add(name, volumeId, created.snapshotId);
       log.info({ snapshotId: formatSnapshotId(volumeId, created.snapshotId), snapshotName: name, volumeId, vcenter: vc.name }, 'CNS snapshot created');
       return toCsiSnapshot(created, sizeBytes);
     } finally {
+      this.naming.delete(name);
       release();
     }
   }
@@ -298,30 +359,27 @@ export class SnapshotService {
     }
   }
 
-  /** Every snapshot of every configured vCenter, read after the caller arrived; the source vCenter's read must succeed. */
-  private async readAllSnapshots(source: VcenterContext, what: string, log: Logger): Promise<Map<VcenterContext, CnsSnapshot[]>> {
-    const out = new Map<VcenterContext, CnsSnapshot[]>();
-    await Promise.all(
-      this.ctx.vcenters.all.map(async (vc) => {
+  /**
+   * The snapshots the name indexes of every configured vCenter know by this
+   * name, the source vCenter's first. The source vCenter's index must be
+   * there (its first build's error is the caller's); another vCenter's that
+   * cannot be built is left out (logged).
+   */
+  private async namedInIndexes(name: string, source: VcenterContext, log: Logger): Promise<{ vc: VcenterContext; entry: NameEntry }[]> {
+    const all = [source, ...this.ctx.vcenters.all.filter((vc) => vc !== source)];
+    const found = await Promise.all(
+      all.map(async (vc) => {
         try {
-          if (vc !== source && !(await supportsSnapshots(vc))) return;
-          out.set(vc, await this.scanOf(vc, what).get());
+          if (vc !== source && !(await supportsSnapshots(vc))) return [];
+          return (await this.nameIndex(vc).lookup(name)).map((entry) => ({ vc, entry }));
         } catch (err) {
           if (vc === source) throw err;
           log.warn({ vcenter: vc.name, err: (err as Error).message }, 'could not read the snapshots of another vCenter; the snapshot name is checked without it');
+          return [];
         }
       }),
     );
-    return out;
-  }
-
-  private scanOf(vc: VcenterContext, what: string): FreshRead<CnsSnapshot[]> {
-    let scan = this.scans.get(vc);
-    if (!scan) {
-      scan = new FreshRead(() => snapshotCall(vc, what, () => querySnapshotsAll(vc, undefined)));
-      this.scans.set(vc, scan);
-    }
-    return scan;
+    return found.flat();
   }
 
   async deleteSnapshot(req: DeleteSnapshotRequest__Output, call: CallContext): Promise<Record<string, never>> {
@@ -346,8 +404,9 @@ export class SnapshotService {
             // Gone already (or its volume is): the outcome the CO wants.
             if (!isFault(err, 'CnsSnapshotNotFoundFault', 'CnsVolumeNotFoundFault', 'NotFound')) throw err;
           }
+          this.forgetSnapshot(vc, ref);
         },
-        () => undefined,
+        () => this.forgetVolume(ref.volumeId),
       );
       return {};
     });

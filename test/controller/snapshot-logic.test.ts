@@ -1,4 +1,4 @@
-/** Pure snapshot rules: CSI ids (incl. the reference driver's), the limit that applies per datastore kind, restore sizes, shared fresh reads. */
+/** Pure snapshot rules: CSI ids (incl. the reference driver's), the limit that applies per datastore kind, restore sizes, the CSI snapshot shape (the name index: snapshot-names.test.ts). */
 import { describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { CsiError } from '../../src/csi/errors.js';
@@ -11,7 +11,7 @@ import {
   restoreSize,
   snapshotLimit,
 } from '../../src/controller/snapshot-id.js';
-import { FreshRead, toCsiSnapshot } from '../../src/controller/snapshots.js';
+import { toCsiSnapshot } from '../../src/controller/snapshots.js';
 
 const MiB = 1024n * 1024n;
 const GiB = 1024n * MiB;
@@ -100,50 +100,5 @@ describe('CSI snapshot shape', () => {
       creation_time: { seconds: '1700000000', nanos: 123_000_000 },
       ready_to_use: true,
     });
-  });
-});
-
-describe('FreshRead', () => {
-  test('callers during a read share the next one, which starts after it; an idle read starts at once', async () => {
-    let started = 0;
-    const releases: Array<() => void> = [];
-    const read = new FreshRead(
-      () =>
-        new Promise<number>((resolve) => {
-          const n = ++started;
-          releases.push(() => resolve(n));
-        }),
-    );
-    const first = read.get();
-    await Promise.resolve();
-    const second = read.get();
-    const third = read.get();
-    expect(second).toBe(third);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(started).toBe(1); // the second read waits for the first to end
-    releases[0]!();
-    expect(await first).toBe(1);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(started).toBe(2);
-    releases[1]!();
-    expect(await second).toBe(2);
-    expect(await third).toBe(2);
-    const fourth = read.get();
-    await new Promise((r) => setTimeout(r, 5));
-    expect(started).toBe(3);
-    releases[2]!();
-    expect(await fourth).toBe(3);
-    expect(read.reads).toBe(3);
-  });
-
-  test('a failed read fails its callers only; the next caller reads again', async () => {
-    let n = 0;
-    const read = new FreshRead(async () => {
-      n++;
-      if (n === 1) throw new Error('vCenter said no');
-      return n;
-    });
-    await expect(read.get()).rejects.toThrow('vCenter said no');
-    expect(await read.get()).toBe(2);
   });
 });

@@ -5,8 +5,10 @@
  * ListSnapshots (by id, by source volume, all; paging), DeleteVolume and
  * ControllerExpandVolume refused while snapshots exist, restores of equal,
  * larger and smaller size, ids made the reference driver's way, the
- * per-volume lock, 50 snapshots at once, a vCenter too old for the API, and
- * vCenter request counts per operation.
+ * per-volume lock, 50 snapshots at once, a vCenter too old for the API,
+ * vCenter request counts per operation, and the snapshot name index (no full
+ * read once warm, kept current by this process, out-of-band names seen after
+ * its TTL).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
@@ -15,7 +17,8 @@ import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_
 import { codeOf, errorOf } from './csi-client.js';
 import { createCsiMetrics, type CsiMetrics } from '../../src/csi/metrics.js';
 import { CsiError } from '../../src/csi/errors.js';
-import { snapshotCall } from '../../src/controller/snapshots.js';
+import { SnapshotService, snapshotCall } from '../../src/controller/snapshots.js';
+import { silentLogger } from '../../src/log.js';
 
 interface Snap {
   snapshot_id: string;
@@ -117,7 +120,10 @@ describe('CreateSnapshot', () => {
     const a = await volume('snap-clash-a');
     const b = await volume('snap-clash-b');
     const { snapshot } = await snap('snapshot-clash', a);
+    await world.sim.resetRequests();
     const err = await errorOf(snap('snapshot-clash', b));
+    // Found in the name index (no full read): b's snapshots, and one query that the clashing snapshot is still there.
+    expect((await requestCounts())['/vsanHealth CnsQuerySnapshots']).toBe(2);
     expect(err.code).toBe(status.ALREADY_EXISTS);
     expect(err.details).toContain(snapshot.snapshot_id);
     expect(err.details).toContain(`not of source_volume_id ${b}`);
@@ -174,11 +180,113 @@ describe('CreateSnapshot', () => {
     const repeated = await requestCounts();
     console.log(`requests per CreateSnapshot: new ${total(created)} ${JSON.stringify(created)}; repeat ${total(repeated)} ${JSON.stringify(repeated)}`);
     expect(created['/vsanHealth CnsCreateSnapshots']).toBe(1);
-    // The name check reads all snapshots of the vCenter: one CnsQuerySnapshots per 128 (fewer than 128 here).
+    // The source volume's snapshots; the name check answers from the (warm) name index.
     expect(created['/vsanHealth CnsQuerySnapshots']).toBe(1);
     expect(total(created)).toBeLessThanOrEqual(8);
     expect(repeated['/vsanHealth CnsCreateSnapshots'] ?? 0).toBe(0);
+    expect(repeated['/vsanHealth CnsQuerySnapshots']).toBe(1);
     expect(total(repeated)).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('the snapshot name index', () => {
+  test('warm, with more than 128 snapshots in the vCenter: one CnsQuerySnapshots per new CreateSnapshot, no full read', async () => {
+    // Seed 135 snapshots out of band, so that a full read would be two CnsQuerySnapshots pages or more.
+    const seedVols = await Promise.all(Array.from({ length: 5 }, (_, i) => volume(`snap-seed-${i}`)));
+    const seeded: { volumeId: string; snapshotId: string }[] = [];
+    await Promise.all(
+      seedVols.map(async (v, i) => {
+        for (let j = 0; j < 27; j++) seeded.push(await world.client.cns.createSnapshot(v, `seed-${i}-${j}`));
+      }),
+    );
+    try {
+      expect(await world.sim.snapshotCount()).toBeGreaterThan(128);
+      const vols = await Promise.all(Array.from({ length: 3 }, (_, i) => volume(`snap-warm-${i}`)));
+      await snap('snapshot-warm-first', vols[0]!); // the index is warm from the tests above; make sure
+      await world.sim.resetRequests();
+      for (let i = 0; i < 3; i++) await snap(`snapshot-warm-${i}`, vols[i]!);
+      const counts = await requestCounts();
+      console.log(`requests for 3 new CreateSnapshots, index warm, ${await world.sim.snapshotCount()} snapshots in the vCenter: ${total(counts)} ${JSON.stringify(counts)}`);
+      expect(counts['/vsanHealth CnsCreateSnapshots']).toBe(3);
+      expect(counts['/vsanHealth CnsQuerySnapshots']).toBe(3);
+    } finally {
+      await Promise.all(seedVols.map(async (v) => {
+        for (const s of seeded.filter((x) => x.volumeId === v)) await world.client.cns.deleteSnapshot(s.volumeId, s.snapshotId);
+      }));
+    }
+  });
+
+  test('kept current by DeleteSnapshot and by a restore finding a snapshot gone: the name is free again without a stale-entry check', async () => {
+    const a = await volume('snap-index-a');
+    const b = await volume('snap-index-b');
+    const deleted = (await snap('snapshot-index-deleted', a)).snapshot.snapshot_id;
+    await call('DeleteSnapshot', { snapshot_id: deleted });
+    await world.sim.resetRequests();
+    await snap('snapshot-index-deleted', b);
+    expect((await requestCounts())['/vsanHealth CnsQuerySnapshots']).toBe(1);
+
+    const gone = (await snap('snapshot-index-gone', a)).snapshot.snapshot_id;
+    const [volumeId, snapshotId] = gone.split('+') as [string, string];
+    await world.client.cns.deleteSnapshot(volumeId, snapshotId); // out of band
+    expect((await errorOf(restore('pvc-index-gone', gone))).code).toBe(status.NOT_FOUND);
+    await world.sim.resetRequests();
+    await snap('snapshot-index-gone', b);
+    expect((await requestCounts())['/vsanHealth CnsQuerySnapshots']).toBe(1);
+
+    // Deleted out of band and not seen by this process: the clash the index reports is checked, and the name is free.
+    const stale = (await snap('snapshot-index-stale', a)).snapshot.snapshot_id;
+    await world.client.cns.deleteSnapshot(...(stale.split('+') as [string, string]));
+    await world.sim.resetRequests();
+    await snap('snapshot-index-stale', b);
+    expect((await requestCounts())['/vsanHealth CnsQuerySnapshots']).toBe(2);
+  });
+
+  test('concurrent CreateSnapshots of one name for two volumes: one snapshot, the other ABORTED then ALREADY_EXISTS', async () => {
+    const a = await volume('snap-race-a');
+    const b = await volume('snap-race-b');
+    const results = await Promise.allSettled([snap('snapshot-race', a), snap('snapshot-race', b)]);
+    const codes = results.map((r) => (r.status === 'fulfilled' ? status.OK : (r.reason as { code: number }).code)).sort();
+    expect(codes).toEqual([status.OK, status.ABORTED].sort());
+    const loser = results[0]!.status === 'fulfilled' ? b : a;
+    expect(await codeOf(snap('snapshot-race', loser))).toBe(status.ALREADY_EXISTS);
+    expect((await world.sim.snapshotCount(a)) + (await world.sim.snapshotCount(b))).toBe(1);
+  });
+
+  test('a name taken out of band is missed within the TTL (documented), and refused once the background re-read after the TTL has run', async () => {
+    const ttl = 300;
+    const ctx = served.controller.context;
+    const vc = ctx.vcenters.first;
+    const service = new SnapshotService(ctx, { nameIndexTtlMs: ttl });
+    const callCtx = { method: 'CreateSnapshot', signal: new AbortController().signal, log: silentLogger };
+    const create = (name: string, source: string) => service.createSnapshot({ name, source_volume_id: source, parameters: {} } as never, callCtx);
+    const [a, b, c] = await Promise.all(['snap-oob-a', 'snap-oob-b', 'snap-oob-c'].map((n) => volume(n)));
+
+    await create('snapshot-oob-warm', c!); // builds this service's index
+    expect(service.nameIndexReads).toBe(1);
+    // Made outside this service (as another cluster would).
+    await world.client.cns.createSnapshot(a!, 'snapshot-oob-missed');
+    const oob = await world.client.cns.createSnapshot(a!, 'snapshot-oob-clash');
+    // Within the TTL: the trade-off, a second snapshot of that name of another volume.
+    expect((await create('snapshot-oob-missed', b!)).snapshot?.source_volume_id).toBe(b);
+
+    await new Promise((r) => setTimeout(r, ttl + 50));
+    await world.sim.resetRequests();
+    const started = Date.now();
+    await create('snapshot-oob-trigger', c!); // answers from the stale index, and starts the re-read
+    const triggerMs = Date.now() - started;
+    expect(service.nameIndexReads).toBe(2);
+    await service.nameIndex(vc).whenIdle();
+    const counts = await requestCounts();
+    console.log(`CreateSnapshot starting the background re-read: ${triggerMs} ms; requests incl. the re-read ${total(counts)} ${JSON.stringify(counts)}`);
+    // The trigger's own query, and the full read (under 128 snapshots: one page).
+    expect(counts['/vsanHealth CnsQuerySnapshots']).toBe(2);
+
+    const err = await create('snapshot-oob-clash', b!).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CsiError);
+    expect((err as CsiError).code).toBe(status.ALREADY_EXISTS);
+    expect((err as CsiError).message).toContain(`${a}+${oob.snapshotId}`);
+    expect(await world.sim.snapshotCount(b!)).toBe(1);
+    expect(service.nameIndexReads).toBe(2);
   });
 });
 
@@ -365,8 +473,8 @@ describe('volumes with snapshots', () => {
     const counts = await requestCounts();
     console.log(`50 concurrent CreateSnapshot: ${ms} ms, ${total(counts)} requests ${JSON.stringify(counts)}`);
     expect(counts['/vsanHealth CnsCreateSnapshots']).toBe(50);
-    // The name checks share fresh reads of all snapshots instead of one read each.
-    expect(counts['/vsanHealth CnsQuerySnapshots']).toBeLessThan(25);
+    // Each reads its source volume's snapshots; the name checks answer from the warm name index (no full read).
+    expect(counts['/vsanHealth CnsQuerySnapshots']).toBe(50);
     for (const v of vols.slice(0, 5)) expect(await world.sim.snapshotCount(v)).toBe(1);
     const ids = new Set(results.map((r) => (r as PromiseFulfilledResult<SnapRes>).value.snapshot.snapshot_id));
     expect(ids.size).toBe(50);
