@@ -1,13 +1,16 @@
 /**
  * NodeStageVolume / NodeUnstageVolume for vSphere block disks: find the
  * attached disk by its WWN, format it only when blkid finds it blank, and
- * mount it at the staging path. Raw block volumes have nothing to stage.
+ * mount it at the staging path. An existing filesystem smaller than its disk
+ * (a snapshot restored at a larger size) is grown to the disk once mounted.
+ * Raw block volumes have nothing to stage.
  */
 import { alreadyExists, failedPrecondition, notFound } from '../csi/errors.js';
 import type { Logger } from '../log.js';
 import { describeMismatch, mountFlagMismatch } from './mount-compat.js';
 import { ensureDir, removeMountPoint } from './fs-util.js';
 import type { SupportedFsType } from './os/format.js';
+import { fsBytes, needsResize, type FsGeometry } from './os/fs-size.js';
 import { findMount, mountsOfFilesystem } from './os/mountinfo.js';
 import type { NodeOs } from './os/index.js';
 import type { VolumeCapability } from './requests.js';
@@ -52,7 +55,7 @@ export async function stageVolume(os: NodeOs, request: StageRequest, log: Logger
     return;
   }
 
-  const fsType = await ensureFilesystem(os, request, device, log);
+  const { fsType, formatted } = await ensureFilesystem(os, request, device, log);
   await ensureDir(stagingPath);
   const options = [...(capability.readerOnly ? ['ro'] : []), ...capability.mountFlags];
   try {
@@ -60,11 +63,52 @@ export async function stageVolume(os: NodeOs, request: StageRequest, log: Logger
   } catch (error) {
     throw osFailure(`mounting ${device} (${fsType}) at ${stagingPath}`, error);
   }
+  // mkfs used the whole disk; a read-only mount cannot grow (and must not change the disk).
+  if (!formatted && !options.includes('ro')) await growToDevice(os, request.volumeId, fsType, device, stagingPath, log);
   log.info({ device, fsType, stagingPath }, 'volume staged');
 }
 
+/**
+ * Grow a just-mounted existing filesystem when its disk is bigger, as
+ * mount-utils' NeedResize/Resize do for other CSI drivers: Kubernetes sends
+ * no NodeExpandVolume for a volume restored larger than its snapshot (no
+ * resize is pending). A filesystem that already fills its disk (every
+ * ordinary re-stage) costs two quick reads: the device size and the
+ * filesystem's block count. Never fails the stage: the volume works at its
+ * old size, and the next stage tries again.
+ */
+async function growToDevice(os: NodeOs, volumeId: string, fsType: string, device: string, stagingPath: string, log: Logger): Promise<void> {
+  let deviceBytes: bigint;
+  let geometry: FsGeometry | undefined;
+  try {
+    deviceBytes = await os.deviceSize(device);
+    geometry = await os.filesystemGeometry(fsType, device, stagingPath);
+  } catch (error) {
+    log.warn({ volumeId, device, fsType, error: errorText(error) }, 'could not compare the filesystem size with its disk: not growing it');
+    return;
+  }
+  if (!geometry || !needsResize(deviceBytes, geometry)) return;
+  const from = fsBytes(geometry);
+  try {
+    await os.growFilesystem(fsType, device, stagingPath);
+  } catch (error) {
+    log.warn(
+      { volumeId, device, fsType, fromBytes: from.toString(), deviceBytes: deviceBytes.toString(), error: errorText(error) },
+      `the ${fsType} filesystem is smaller than its disk and could not be grown, so the volume keeps its old size: ` +
+        (fsType === 'xfs'
+          ? 'xfs_growfs failed (is xfsprogs in the node image?)'
+          : `online ${fsType} growth needs CAP_SYS_RESOURCE (run the node plugin container privileged, as the shipped DaemonSet does)`) +
+        '; after fixing it, stage the volume again (restart its pod) to grow it',
+    );
+    return;
+  }
+  log.info({ volumeId, device, fsType, fromBytes: from.toString(), toBytes: deviceBytes.toString() }, 'filesystem grown to its disk');
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** The filesystem to mount: the existing one when compatible, else a fresh one on a blank disk. */
-async function ensureFilesystem(os: NodeOs, request: StageRequest, device: string, log: Logger): Promise<string> {
+async function ensureFilesystem(os: NodeOs, request: StageRequest, device: string, log: Logger): Promise<{ fsType: string; formatted: boolean }> {
   const { capability, volumeId } = request;
   const content = await os.probe(device).catch((error: unknown) => {
     throw osFailure(`probing ${device}`, error);
@@ -77,7 +121,7 @@ async function ensureFilesystem(os: NodeOs, request: StageRequest, device: strin
             `set fsType ${content.fsType} on the PV/StorageClass; the driver never reformats a disk with data`,
         );
       }
-      return content.fsType;
+      return { fsType: content.fsType, formatted: false };
     case 'partition-table':
       throw failedPrecondition(`volume ${volumeId} (${device}) has a ${content.ptType} partition table: refusing to format or mount a partitioned disk`);
     case 'other':
@@ -91,7 +135,7 @@ async function ensureFilesystem(os: NodeOs, request: StageRequest, device: strin
       await os.format(device, fsType).catch((error: unknown) => {
         throw osFailure(`formatting ${device} as ${fsType}`, error);
       });
-      return fsType;
+      return { fsType, formatted: true };
     }
   }
 }

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { createRunner, type CommandObserver, type Runner } from './exec.js';
 import { deviceLinkPath, findDevice } from './devices.js';
 import { formatDevice, type SupportedFsType } from './format.js';
+import { filesystemGeometry, type FsGeometry } from './fs-size.js';
 import { createMounter, type Mounter } from './mount.js';
 import { MOUNTINFO_PATH, readMountTable, type MountEntry } from './mountinfo.js';
 import { probeDevice, type DeviceContent } from './probe.js';
@@ -30,6 +31,8 @@ export interface NodeOs {
   rescanDeviceSize(device: string): Promise<void>;
   deviceSize(device: string): Promise<bigint>;
   growFilesystem(fsType: string, device: string, mountPoint: string): Promise<void>;
+  /** Block size and count of a mounted filesystem (ext: its device's superblock; xfs: via the mount point); undefined for a type we cannot grow. */
+  filesystemGeometry(fsType: string, device: string, mountPoint: string): Promise<FsGeometry | undefined>;
   usage(path: string): Promise<FsUsage>;
 }
 
@@ -81,8 +84,9 @@ export function createNodeOs(options: NodeOsOptions = {}): NodeOs {
     rescanDeviceSize: (device) => rescanDeviceSize(run, device, sysDir),
     deviceSize: (device) => deviceSizeBytes(run, device),
     growFilesystem: (fsType, device, mountPoint) => growFilesystem(run, fsType, device, mountPoint),
+    filesystemGeometry: (fsType, device, mountPoint) => filesystemGeometry(run, fsType, device, mountPoint),
     usage: filesystemUsage,
   };
 }
 
-export type { DeviceContent, FsUsage, MountEntry, Mounter, Runner, CommandObserver, SupportedFsType };
+export type { DeviceContent, FsGeometry, FsUsage, MountEntry, Mounter, Runner, CommandObserver, SupportedFsType };
