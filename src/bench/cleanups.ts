@@ -40,3 +40,14 @@ export class Cleanups {
     process.on('SIGTERM', onSignal);
   }
 }
+
+/** Runs a benchmark's main and exits: 0 when it resolves, 1 with its stack on stderr when it rejects. */
+export function runToExit(label: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${label} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -12,7 +12,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loopUnavailableReason } from '../harness/loop-lab.js';
 import { createVsphereClient } from '../vsphere/client.js';
-import { Cleanups } from './cleanups.js';
+import { Cleanups, runToExit } from './cleanups.js';
 import { attachStorm, lifecycle, type StormFigures } from './controller-bench.js';
 import { controllerFootprint } from './controller-footprint.js';
 import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
@@ -187,10 +187,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runToExit('bench', main);

@@ -12,7 +12,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { CsiClient } from '../csi/client.js';
-import { Cleanups } from './cleanups.js';
+import { Cleanups, runToExit } from './cleanups.js';
 import { createVolume, deleteVolume, MOUNT_RWO } from './csi-calls.js';
 import { startBenchEnv, startCsiMode } from './env.js';
 import { measurePhase, withoutLatencies, type PhaseFigures } from './measure.js';
@@ -68,8 +68,18 @@ function row(f: PhaseFigures): string {
   ].join(' ');
 }
 
-async function main(): Promise<void> {
+const USAGE = 'usage: npm run bench:snapshots -- [--sequential N (30)] [--concurrent N (50)] [--restores N (10)] [--slow-tasks]';
+
+interface Options {
+  sequential: number;
+  concurrent: number;
+  restores: number;
+  slowTasks: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
+    args: argv,
     options: {
       sequential: { type: 'string', default: '30' },
       concurrent: { type: 'string', default: '50' },
@@ -77,13 +87,26 @@ async function main(): Promise<void> {
       'slow-tasks': { type: 'boolean', default: false },
     },
   });
-  const sequential = Number(values.sequential);
-  const concurrent = Number(values.concurrent);
-  const restores = Number(values.restores);
-  for (const [k, v] of [['sequential', sequential], ['concurrent', concurrent], ['restores', restores]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${String(values[k])}`);
+  const count = (k: 'sequential' | 'concurrent' | 'restores'): number => {
+    const v = Number(values[k]);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${values[k]}`);
+    return v;
+  };
+  const o = { sequential: count('sequential'), concurrent: count('concurrent'), restores: count('restores'), slowTasks: values['slow-tasks'] };
+  if (o.restores > o.sequential) throw new Error(`--restores (${o.restores}) cannot exceed --sequential (${o.sequential}): restores use the sequential snapshots`);
+  return o;
+}
+
+async function main(): Promise<void> {
+  let opts: Options;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    process.exit(2);
   }
-  const tasks = values['slow-tasks'] ? SLOW_TASKS : TASKS;
+  const { sequential, concurrent, restores } = opts;
+  const tasks = opts.slowTasks ? SLOW_TASKS : TASKS;
   const cleanups = new Cleanups();
   cleanups.installSignalHandlers();
   let failed = false;
@@ -192,10 +215,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench:snapshots failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runToExit('bench:snapshots', main);
