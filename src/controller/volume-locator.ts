@@ -9,6 +9,14 @@
  *
  * With one vCenter there is nothing to resolve: the answer is that vCenter,
  * without a request.
+ *
+ * `find` (the volume itself: CreateSnapshot, expand, modify, ...) reads the
+ * volume through the same per-vCenter coalescer, so concurrent finds share
+ * one CnsQueryVolume per vCenter (up to `maxBatch` ids, gathered for
+ * `windowMs` while an earlier query of that vCenter is in flight; a find
+ * when none is in flight is sent at once, so a lone one waits for nothing).
+ * A batch only gathers requests that arrived before it is sent, so every
+ * answer is read after its request arrived.
  */
 import { CsiError, GrpcCode, unavailable } from '../csi/errors.js';
 import type { CnsVolume } from '../vsphere/api.js';
@@ -87,12 +95,20 @@ export class VolumeLocator {
     this.known = new LruMap({ maxEntries, maxAgeMs: LOCATOR_MAX_AGE_MS });
     this.queries = new Coalescer<string, CnsVolume | undefined>({
       ...batching,
+      // CNS answers at most 1,000 volumes per CnsQueryVolume (its cursor limit cap), whatever VSPHERE_CSI_BATCH_MAX says.
+      maxBatch: Math.min(batching.maxBatch, 1000),
       run: async (vcName, ids) => {
         // Shared by several callers, so no one caller's signal: the layer's request timeout bounds it.
-        const page = await this.vcenters.get(vcName)!.client.cns.queryVolumes({ volumeIds: [...new Set(ids)] });
+        const unique = [...new Set(ids)];
+        const page = await this.vcenters.get(vcName)!.client.cns.queryVolumes({ volumeIds: unique, cursor: { offset: 0, limit: unique.length } });
         return ids.map((id) => ({ ok: true, value: page.volumes.find((v) => v.volumeId === id) }));
       },
     });
+  }
+
+  /** CnsQueryVolume requests sent by id lookups and the ids they carried (tests and figures). */
+  get stats(): { batches: number; items: number } {
+    return this.queries.stats;
   }
 
   remember(volumeId: string, vc: VcenterContext): void {
@@ -114,7 +130,7 @@ export class VolumeLocator {
     if (this.vcenters.size === 1) return { vc: this.vcenters.first, cached: false };
     const hit = this.known.get(volumeId);
     if (hit) return { vc: hit, cached: true };
-    const ask = (vc: VcenterContext) => awaitShared(this.queries.submit(vc.name, volumeId), signal, `volume ${volumeId} lookup in vCenter ${vc.name}`);
+    const ask = (vc: VcenterContext) => this.query(vc, volumeId, signal);
     const has = (v: CnsVolume | undefined) => v !== undefined;
     const live = this.vcenters.all.filter((vc) => !vc.health.isDown);
     let asked = await askEach(live, ask, has);
@@ -157,8 +173,7 @@ export class VolumeLocator {
       signal,
       async (at) => {
         if (at.volume) return { vc: at.vc, volume: at.volume };
-        const page = await at.vc.client.cns.queryVolumes({ volumeIds: [volumeId] }, { signal });
-        const volume = page.volumes.find((v) => v.volumeId === volumeId);
+        const volume = await this.query(at.vc, volumeId, signal);
         if (!volume) throw this.missing(volumeId);
         return { vc: at.vc, volume };
       },
@@ -166,6 +181,11 @@ export class VolumeLocator {
         throw this.missing(volumeId);
       },
     );
+  }
+
+  /** One volume from one vCenter, its CnsQueryVolume shared with the concurrent lookups there; `signal` ends only this caller's wait. */
+  private query(vc: VcenterContext, volumeId: string, signal?: AbortSignal): Promise<CnsVolume | undefined> {
+    return awaitShared(this.queries.submit(vc.name, volumeId), signal, `volume ${volumeId} lookup in vCenter ${vc.name}`);
   }
 
   /** NOT_FOUND for a volume id, naming where it was looked for when there are several vCenters. */

@@ -182,6 +182,8 @@ describe('CreateSnapshot', () => {
     expect(created['/vsanHealth CnsCreateSnapshots']).toBe(1);
     // The source volume's snapshots; the name check answers from the (warm) name index.
     expect(created['/vsanHealth CnsQuerySnapshots']).toBe(1);
+    // The source volume (size, datastore), sent at once: a lone lookup has nothing to wait for.
+    expect(created['/vsanHealth CnsQueryVolume']).toBe(1);
     expect(total(created)).toBeLessThanOrEqual(8);
     expect(repeated['/vsanHealth CnsCreateSnapshots'] ?? 0).toBe(0);
     expect(repeated['/vsanHealth CnsQuerySnapshots']).toBe(1);
@@ -475,6 +477,9 @@ describe('volumes with snapshots', () => {
     expect(counts['/vsanHealth CnsCreateSnapshots']).toBe(50);
     // Each reads its source volume's snapshots; the name checks answer from the warm name index (no full read).
     expect(counts['/vsanHealth CnsQuerySnapshots']).toBe(50);
+    // The source volumes' lookups (size, datastore) share CnsQueryVolumes: up to 32 ids each, not one per snapshot.
+    expect(counts['/vsanHealth CnsQueryVolume']).toBeGreaterThanOrEqual(2);
+    expect(counts['/vsanHealth CnsQueryVolume']).toBeLessThanOrEqual(6);
     for (const v of vols.slice(0, 5)) expect(await world.sim.snapshotCount(v)).toBe(1);
     const ids = new Set(results.map((r) => (r as PromiseFulfilledResult<SnapRes>).value.snapshot.snapshot_id));
     expect(ids.size).toBe(50);
