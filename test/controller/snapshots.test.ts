@@ -20,28 +20,7 @@ import { CsiError } from '../../src/csi/errors.js';
 import { SnapshotService, snapshotCall } from '../../src/controller/snapshots.js';
 import { silentLogger } from '../../src/log.js';
 
-interface Snap {
-  snapshot_id: string;
-  source_volume_id: string;
-  size_bytes: string;
-  creation_time: { seconds: string; nanos: number };
-  ready_to_use: boolean;
-}
-interface SnapRes {
-  snapshot: Snap;
-}
-interface ListRes {
-  entries: { snapshot: Snap }[];
-  next_token: string;
-}
-interface VolumeRes {
-  volume: {
-    volume_id: string;
-    capacity_bytes: string;
-    content_source: { snapshot?: { snapshot_id: string } } | null;
-    accessible_topology: { segments: Record<string, string> }[];
-  };
-}
+import type { ListRes, SnapRes, VolumeRes } from './snapshot-shapes.js';
 
 const LIMIT = 5;
 let world: World;

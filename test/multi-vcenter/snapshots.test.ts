@@ -21,28 +21,7 @@ import { CLUSTER_ID, MOUNT_RWO, cnsVolumes, createIn, requestsDuring, segmentOf,
 
 const GiB = 1024 ** 3;
 
-interface Snap {
-  snapshot_id: string;
-  source_volume_id: string;
-  size_bytes: string;
-  creation_time: { seconds: string; nanos: number };
-  ready_to_use: boolean;
-}
-interface SnapRes {
-  snapshot: Snap;
-}
-interface ListRes {
-  entries: { snapshot: Snap }[];
-  next_token: string;
-}
-interface VolumeRes {
-  volume: {
-    volume_id: string;
-    capacity_bytes: string;
-    content_source: { snapshot?: { snapshot_id: string } } | null;
-    accessible_topology: { segments: Record<string, string> }[];
-  };
-}
+import type { ListRes, Snap, SnapRes, VolumeRes } from '../controller/snapshot-shapes.js';
 
 let sites: Sites;
 let ctl: Controller;
