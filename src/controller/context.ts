@@ -11,6 +11,8 @@ import { silentLogger } from '../log.js';
 import { Attachments } from './attachments.js';
 import { VcenterSet, type VcenterContext, type VcenterOptions } from './vcenters.js';
 import { VolumeLocator } from './volume-locator.js';
+import type { SnapshotNames } from './snapshot-names.js';
+import { snapshotNamesFor } from './snapshot-reads.js';
 
 export interface BatchingOptions {
   /** Coalesce concurrent CNS calls (default true). false: one CNS call per RPC, for comparisons. */
@@ -56,6 +58,8 @@ export class ControllerContext {
   /** Every configured vCenter; `vcenters.first` is the only one in a single-vCenter cluster. */
   readonly vcenters: VcenterSet;
   readonly locator: VolumeLocator;
+  /** Snapshot names per vCenter, for CreateSnapshot's ALREADY_EXISTS check (snapshot-names.ts). */
+  readonly snapshotNames: SnapshotNames;
   /** Told after each successful attach (the metadata syncer reads the volume's health then); set by controller mode. */
   onVolumePublished?: (volumeId: string, vc: VcenterContext) => void;
 
@@ -69,5 +73,6 @@ export class ControllerContext {
     const list = options.vcenters ?? [{ client: options.client, vSphereUser: options.vSphereUser }];
     this.vcenters = new VcenterSet(list, { labels: options.labels, log: this.log, inventoryTtlMs: options.inventoryTtlMs }, this.log);
     this.locator = new VolumeLocator(this.vcenters, this.batching, options.volumeCacheSize);
+    this.snapshotNames = snapshotNamesFor(this.log);
   }
 }

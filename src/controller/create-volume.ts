@@ -26,7 +26,7 @@ import { abandonOnAbort } from './abandon.js';
 import { cnsVolumeName, fullNameLabels } from './volume-name.js';
 import { isFault } from '../vsphere/faults.js';
 import { parseSnapshotId, restoreSize } from './snapshot-id.js';
-import { findSnapshot, snapshotCall, volumeSizes } from './snapshots.js';
+import { findSnapshot, snapshotCall } from './snapshot-reads.js';
 
 
 type Volume = NonNullable<CreateVolumeResponse['volume']>;
@@ -150,7 +150,7 @@ export class VolumeCreator {
     if (!ref) throw missing();
     const found = await findSnapshot(this.ctx, ref, what, call.signal);
     if (!found) throw missing();
-    const sourceVolume = found.volume ?? (await volumeSizes(found.vc, [ref.volumeId], call.signal)).get(ref.volumeId);
+    const sourceVolume = found.volume;
     if (!sourceVolume?.capacityMb) throw missing();
     const snapshotBytes = mibToBytes(sourceVolume.capacityMb);
     const sizeBytes = restoreSize(snapshotBytes, requiredBytes, limitBytes, source);

@@ -21,6 +21,7 @@
  */
 import type { CnsSnapshot } from '../vsphere/api.js';
 import { formatSnapshotId } from './snapshot-id.js';
+import type { VcenterContext } from './vcenters.js';
 
 /** Where a snapshot of some name is. */
 export interface NameEntry {
@@ -168,5 +169,53 @@ export class SnapshotNameIndex {
     const rest = list.filter((e) => formatSnapshotId(e.volumeId, e.snapshotId) !== id);
     if (rest.length > 0) this.names!.set(name, rest);
     else this.names!.delete(name);
+  }
+}
+
+/**
+ * A controller's name indexes, one per vCenter (ControllerContext.snapshotNames):
+ * the snapshot RPCs look names up and record their changes here, and restores
+ * or lookups that find a snapshot or volume gone forget it here.
+ */
+export class SnapshotNames {
+  private readonly indexes = new Map<VcenterContext, SnapshotNameIndex>();
+
+  constructor(
+    private readonly options: {
+      read: (vc: VcenterContext) => Promise<CnsSnapshot[]>;
+      ttlMs?: number;
+      onRefreshError?: (vc: VcenterContext, err: unknown) => void;
+    },
+  ) {}
+
+  /** The index of a vCenter, made on first use (built on its first lookup). */
+  of(vc: VcenterContext): SnapshotNameIndex {
+    let index = this.indexes.get(vc);
+    if (!index) {
+      index = new SnapshotNameIndex({
+        read: () => this.options.read(vc),
+        ttlMs: this.options.ttlMs,
+        onRefreshError: (err) => this.options.onRefreshError?.(vc, err),
+      });
+      this.indexes.set(vc, index);
+    }
+    return index;
+  }
+
+  /** Full reads made so far, over every vCenter (tests and figures). */
+  get reads(): number {
+    let n = 0;
+    for (const index of this.indexes.values()) n += index.reads;
+    return n;
+  }
+
+  /** A snapshot deleted, or found gone. */
+  forgetSnapshot(vc: VcenterContext, ref: NameEntry): void {
+    this.indexes.get(vc)?.remove(ref.volumeId, ref.snapshotId);
+  }
+
+  /** A volume found gone: so are its snapshots, in whichever vCenter an index had them. */
+  forgetVolume(volumeId: string): void {
+    for (const index of this.indexes.values()) index.remove(volumeId);
   }
 }

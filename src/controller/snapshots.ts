@@ -1,7 +1,9 @@
 /**
  * CSI snapshots over CNS snapshots (vSphere >= 7.0 Update 3): CreateSnapshot,
- * DeleteSnapshot, ListSnapshots, GetSnapshot, and the helpers DeleteVolume,
- * ControllerExpandVolume and restores (create-volume.ts) use.
+ * DeleteSnapshot, ListSnapshots, GetSnapshot. The reads and checks they share
+ * with restores and the DeleteVolume / ControllerExpandVolume guards are in
+ * snapshot-reads.ts; the name indexes in snapshot-names.ts (one set per
+ * controller, ControllerContext.snapshotNames).
  *
  * - Ids: `<CNS volume id>+<CNS snapshot id>` (snapshot-id.ts), as the
  *   reference driver, so its VolumeSnapshotContents keep working.
@@ -52,12 +54,11 @@ import type { ListSnapshotsResponse } from '../csi/generated/csi/v1/ListSnapshot
 import type { GetSnapshotRequest__Output } from '../csi/generated/csi/v1/GetSnapshotRequest.js';
 import type { GetSnapshotResponse } from '../csi/generated/csi/v1/GetSnapshotResponse.js';
 import type { Snapshot as CsiSnapshot } from '../csi/generated/csi/v1/Snapshot.js';
-import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, unimplemented } from '../csi/errors.js';
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../csi/errors.js';
 import { requireString, requireVolumeId, validateStringMap } from '../csi/validate.js';
 import type { Logger } from '../log.js';
-import type { CnsSnapshot, CnsSnapshotQueryEntry, CnsSnapshotQuerySpec, CnsVolume } from '../vsphere/api.js';
+import type { CnsSnapshotQueryEntry, CnsSnapshotQuerySpec, CnsVolume } from '../vsphere/api.js';
 import { isFault } from '../vsphere/faults.js';
-import { CNS_SNAPSHOTS, versionAtLeast } from '../vsphere/versions.js';
 import { abandonOnAbort } from './abandon.js';
 import { mibToBytes } from './capacity.js';
 import type { ControllerContext } from './context.js';
@@ -65,165 +66,22 @@ import { CursorPager, type CursorChunk } from './cursor-paging.js';
 import { decodeListToken } from './paging.js';
 import { sameUrl } from './placement.js';
 import { SingleFlight } from './single-flight.js';
-import { datastoreKind, formatSnapshotId, limitProblem, parseSnapshotId, snapshotLimit, type SnapshotRef } from './snapshot-id.js';
-import { DEFAULT_NAME_INDEX_TTL_MS, SnapshotNameIndex, type NameEntry } from './snapshot-names.js';
+import { datastoreKind, formatSnapshotId, limitProblem, parseSnapshotId, snapshotLimit } from './snapshot-id.js';
+import type { NameEntry, SnapshotNameIndex, SnapshotNames } from './snapshot-names.js';
+import {
+  findSnapshot,
+  requireSnapshots,
+  snapshotCall,
+  snapshotNamesFor,
+  snapshotsOfVolume,
+  stillThere,
+  supportsSnapshots,
+  toCsiSnapshot,
+  unsupported,
+  volumeSizes,
+  SNAPSHOT_QUERY_LIMIT,
+} from './snapshot-reads.js';
 import type { VcenterContext } from './vcenters.js';
-
-/** Snapshots asked for per CnsQuerySnapshots (vCenter's default and the reference driver's page). */
-export const SNAPSHOT_QUERY_LIMIT = 128;
-
-// ---------------------------------------------------------------- API gate
-
-/** Whether the vCenter has the CNS snapshot API (about.apiVersion: read once per client, then cached). */
-export async function supportsSnapshots(vc: VcenterContext, signal?: AbortSignal): Promise<boolean> {
-  const about = await vc.client.session.about({ signal });
-  return versionAtLeast(about.apiVersion, CNS_SNAPSHOTS.since);
-}
-
-async function unsupported(vc: VcenterContext, what: string, signal?: AbortSignal) {
-  const about = await vc.client.session.about({ signal }).catch(() => undefined);
-  return unimplemented(
-    `${what} needs ${CNS_SNAPSHOTS.release} or later (CNS snapshots, API ${CNS_SNAPSHOTS.since.join('.')}); vCenter ${vc.name} is ` +
-      `${about?.version || 'unknown'} (API ${about?.apiVersion || 'unknown'}): upgrade vCenter to use VolumeSnapshots`,
-  );
-}
-
-/** UNIMPLEMENTED naming the release when the vCenter is too old for snapshots. */
-export async function requireSnapshots(vc: VcenterContext, what: string, signal?: AbortSignal): Promise<void> {
-  if (!(await supportsSnapshots(vc, signal))) throw await unsupported(vc, what, signal);
-}
-
-/** Runs a CNS snapshot call; MethodNotFound (a vCenter without the API, whatever its version says) becomes UNIMPLEMENTED. */
-export async function snapshotCall<T>(vc: VcenterContext, what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (isFault(err, 'MethodNotFound')) throw await unsupported(vc, what);
-    throw err;
-  }
-}
-
-// ---------------------------------------------------------------- reads
-
-/** Every snapshot one query spec selects (all when no spec), following the cursor; entries with errors are dropped. */
-export async function querySnapshotsAll(vc: VcenterContext, spec: CnsSnapshotQuerySpec | undefined, signal?: AbortSignal): Promise<CnsSnapshot[]> {
-  const out: CnsSnapshot[] = [];
-  for (let offset = 0; ; ) {
-    const page = await vc.client.cns.querySnapshots({ specs: spec ? [spec] : undefined, cursor: { offset, limit: SNAPSHOT_QUERY_LIMIT } }, { signal });
-    for (const e of page.entries) if (e.snapshot) out.push(e.snapshot);
-    const next = page.cursor.offset;
-    const total = page.cursor.totalRecords;
-    if (page.entries.length === 0 || next <= offset || (total !== undefined ? next >= total : page.entries.length < SNAPSHOT_QUERY_LIMIT)) return out;
-    offset = next;
-  }
-}
-
-/** The snapshots of one volume ([] when CNS does not know the volume). */
-export function snapshotsOfVolume(vc: VcenterContext, volumeId: string, signal?: AbortSignal): Promise<CnsSnapshot[]> {
-  return querySnapshotsAll(vc, { volumeId }, signal).then((list) => list.filter((s) => s.volumeId === volumeId));
-}
-
-/**
- * For DeleteVolume and ControllerExpandVolume: the CSI ids of the volume's
- * snapshots, which vSphere will not let it lose or grow past. No request on
- * a vCenter without the API (it can have none).
- */
-export async function blockingSnapshots(vc: VcenterContext, volumeId: string, signal?: AbortSignal): Promise<string[]> {
-  if (!(await supportsSnapshots(vc, signal))) return [];
-  try {
-    return (await snapshotsOfVolume(vc, volumeId, signal)).map((s) => formatSnapshotId(s.volumeId, s.snapshotId));
-  } catch (err) {
-    if (isFault(err, 'MethodNotFound')) return [];
-    throw err;
-  }
-}
-
-/** FAILED_PRECONDITION for a volume that still has snapshots. */
-export function hasSnapshotsError(volumeId: string, ids: string[], action: 'deleted' | 'expanded') {
-  const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, ... (${ids.length} in all)` : '');
-  return failedPrecondition(
-    `volume ${volumeId} has ${ids.length} snapshot${ids.length === 1 ? '' : 's'} (${shown}) and cannot be ${action} while it has any (vSphere keeps a disk's snapshots with it); ` +
-      'delete the VolumeSnapshots of it first, then retry',
-  );
-}
-
-/** Capacity in bytes of each volume (one CnsQueryVolume per 1,000 ids). */
-export async function volumeSizes(vc: VcenterContext, volumeIds: string[], signal?: AbortSignal): Promise<Map<string, CnsVolume>> {
-  const ids = [...new Set(volumeIds)];
-  const out = new Map<string, CnsVolume>();
-  for (let i = 0; i < ids.length; i += 1000) {
-    const chunk = ids.slice(i, i + 1000);
-    const page = await vc.client.cns.queryVolumes({ volumeIds: chunk, cursor: { offset: 0, limit: chunk.length } }, { signal });
-    for (const v of page.volumes) out.set(v.volumeId, v);
-  }
-  return out;
-}
-
-function timestamp(at: Date | undefined): { seconds: string; nanos: number } {
-  const ms = (at ?? new Date()).getTime();
-  const seconds = Math.floor(ms / 1000);
-  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
-}
-
-/** CNS snapshot → CSI Snapshot (CNS snapshots are usable as soon as the task ends). */
-export function toCsiSnapshot(s: CnsSnapshot, sizeBytes: bigint): CsiSnapshot {
-  return {
-    snapshot_id: formatSnapshotId(s.volumeId, s.snapshotId),
-    source_volume_id: s.volumeId,
-    size_bytes: String(sizeBytes),
-    creation_time: timestamp(s.createTime),
-    ready_to_use: true,
-  };
-}
-
-/** A snapshot and the volume it was taken of, found by its CSI id; undefined when either does not exist. */
-export async function findSnapshot(
-  ctx: ControllerContext,
-  ref: SnapshotRef,
-  what: string,
-  signal?: AbortSignal,
-): Promise<{ vc: VcenterContext; snapshot: CnsSnapshot; volume?: CnsVolume } | undefined> {
-  const at = await ctx.locator.locate(ref.volumeId, signal);
-  if (!at) {
-    for (const service of servicesOf(ctx)) service.forgetVolume(ref.volumeId);
-    return undefined;
-  }
-  await requireSnapshots(at.vc, what, signal);
-  const page = await snapshotCall(at.vc, what, () =>
-    at.vc.client.cns.querySnapshots({ specs: [{ volumeId: ref.volumeId, snapshotId: ref.snapshotId }], cursor: { offset: 0, limit: SNAPSHOT_QUERY_LIMIT } }, { signal }),
-  );
-  const snapshot = page.entries.map((e) => e.snapshot).find((s) => s?.volumeId === ref.volumeId && s.snapshotId === ref.snapshotId);
-  if (!snapshot) {
-    for (const service of servicesOf(ctx)) service.forgetSnapshot(at.vc, ref);
-    return undefined;
-  }
-  return { vc: at.vc, snapshot, volume: at.volume };
-}
-
-/**
- * Whether a snapshot a name index has is still there (one query of it), before
- * CreateSnapshot refuses its name; true when the vCenter cannot say.
- */
-async function stillThere(vc: VcenterContext, e: NameEntry): Promise<boolean> {
-  try {
-    const page = await vc.client.cns.querySnapshots({ specs: [{ volumeId: e.volumeId, snapshotId: e.snapshotId }], cursor: { offset: 0, limit: SNAPSHOT_QUERY_LIMIT } });
-    return page.entries.some((x) => x.snapshot?.volumeId === e.volumeId && x.snapshot.snapshotId === e.snapshotId);
-  } catch {
-    return true;
-  }
-}
-
-/** The SnapshotServices of a controller, so restores (create-volume.ts, through findSnapshot) keep their name indexes current. */
-const services = new WeakMap<ControllerContext, Set<SnapshotService>>();
-
-function servicesOf(ctx: ControllerContext): Set<SnapshotService> {
-  let set = services.get(ctx);
-  if (!set) {
-    set = new Set();
-    services.set(ctx, set);
-  }
-  return set;
-}
 
 // ---------------------------------------------------------------- the RPCs
 
@@ -234,49 +92,26 @@ export interface SnapshotServiceOptions {
 
 export class SnapshotService {
   private readonly flights = new SingleFlight<CsiSnapshot>();
-  private readonly indexes = new Map<VcenterContext, SnapshotNameIndex>();
   /** Names whose CreateSnapshot runs → its source volume (one volume per name at a time). */
   private readonly naming = new Map<string, string>();
-  private readonly nameIndexTtlMs: number;
+  /** The context's name indexes, or (nameIndexTtlMs given: tests) indexes of this service's own. */
+  private readonly names: SnapshotNames;
 
   constructor(
     private readonly ctx: ControllerContext,
     options: SnapshotServiceOptions = {},
   ) {
-    this.nameIndexTtlMs = options.nameIndexTtlMs ?? DEFAULT_NAME_INDEX_TTL_MS;
-    servicesOf(ctx).add(this);
+    this.names = options.nameIndexTtlMs === undefined ? ctx.snapshotNames : snapshotNamesFor(ctx.log, options.nameIndexTtlMs);
   }
 
   /** Full reads of a vCenter's snapshots made for the name indexes (tests and figures). */
   get nameIndexReads(): number {
-    let n = 0;
-    for (const index of this.indexes.values()) n += index.reads;
-    return n;
+    return this.names.reads;
   }
 
   /** The name index of a vCenter (tests and figures). */
   nameIndex(vc: VcenterContext): SnapshotNameIndex {
-    let index = this.indexes.get(vc);
-    if (!index) {
-      index = new SnapshotNameIndex({
-        read: () => snapshotCall(vc, 'taking snapshots (CreateSnapshot)', () => querySnapshotsAll(vc, undefined)),
-        ttlMs: this.nameIndexTtlMs,
-        onRefreshError: (err) =>
-          this.ctx.log.warn({ vcenter: vc.name, err: (err as Error).message }, 'could not read the snapshots again for the snapshot name index; it is rebuilt by the next CreateSnapshot'),
-      });
-      this.indexes.set(vc, index);
-    }
-    return index;
-  }
-
-  /** A snapshot deleted, or found gone. */
-  forgetSnapshot(vc: VcenterContext, ref: SnapshotRef): void {
-    this.indexes.get(vc)?.remove(ref.volumeId, ref.snapshotId);
-  }
-
-  /** A volume found gone: so are its snapshots, in whichever vCenter the index had them. */
-  forgetVolume(volumeId: string): void {
-    for (const index of this.indexes.values()) index.remove(volumeId);
+    return this.names.of(vc);
   }
 
   async createSnapshot(req: CreateSnapshotRequest__Output, call: CallContext): Promise<CreateSnapshotResponse> {
@@ -327,7 +162,7 @@ export class SnapshotService {
           continue;
         }
         if (!(await stillThere(other, entry))) {
-          this.indexes.get(other)?.remove(entry.volumeId, entry.snapshotId);
+          this.names.forgetSnapshot(other, entry);
           continue;
         }
         const where = this.ctx.vcenters.size > 1 ? ` in vCenter ${other.name}` : '';
@@ -404,9 +239,9 @@ export class SnapshotService {
             // Gone already (or its volume is): the outcome the CO wants.
             if (!isFault(err, 'CnsSnapshotNotFoundFault', 'CnsVolumeNotFoundFault', 'NotFound')) throw err;
           }
-          this.forgetSnapshot(vc, ref);
+          this.names.forgetSnapshot(vc, ref);
         },
-        () => this.forgetVolume(ref.volumeId),
+        () => this.names.forgetVolume(ref.volumeId),
       );
       return {};
     });
@@ -419,8 +254,7 @@ export class SnapshotService {
     if (!ref) throw missing();
     const found = await findSnapshot(this.ctx, ref, 'reading snapshots (GetSnapshot)', call.signal);
     if (!found) throw missing();
-    const volume = found.volume ?? (await volumeSizes(found.vc, [ref.volumeId], call.signal)).get(ref.volumeId);
-    return { snapshot: toCsiSnapshot(found.snapshot, mibToBytes(volume?.capacityMb ?? 0)) };
+    return { snapshot: toCsiSnapshot(found.snapshot, mibToBytes(found.volume?.capacityMb ?? 0)) };
   }
 
   async listSnapshots(req: ListSnapshotsRequest__Output, call: CallContext): Promise<ListSnapshotsResponse> {
@@ -436,8 +270,7 @@ export class SnapshotService {
       if (!ref || (req.source_volume_id && req.source_volume_id !== ref.volumeId)) return empty;
       const found = await findSnapshot(this.ctx, ref, what, signal);
       if (!found) return empty;
-      const volume = found.volume ?? (await volumeSizes(found.vc, [ref.volumeId], signal)).get(ref.volumeId);
-      return { entries: [{ snapshot: toCsiSnapshot(found.snapshot, mibToBytes(volume?.capacityMb ?? 0)) }], next_token: '' };
+      return { entries: [{ snapshot: toCsiSnapshot(found.snapshot, mibToBytes(found.volume?.capacityMb ?? 0)) }], next_token: '' };
     }
 
     let sources: VcenterContext[];

@@ -29,7 +29,7 @@ import { getCapacity } from './get-capacity.js';
 import { listVolumes } from './list-volumes.js';
 import { publishedNodes } from './published-nodes.js';
 import { parseVolumeParameters } from './parameters.js';
-import { blockingSnapshots, hasSnapshotsError } from './snapshots.js';
+import { blockingSnapshots, hasSnapshotsError } from './snapshot-reads.js';
 
 export class VolumeOps {
   constructor(private readonly ctx: ControllerContext) {}

@@ -11,7 +11,7 @@ import {
   restoreSize,
   snapshotLimit,
 } from '../../src/controller/snapshot-id.js';
-import { toCsiSnapshot } from '../../src/controller/snapshots.js';
+import { toCsiSnapshot } from '../../src/controller/snapshot-reads.js';
 
 const MiB = 1024n * 1024n;
 const GiB = 1024n * MiB;

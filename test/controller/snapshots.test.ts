@@ -17,7 +17,8 @@ import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_
 import { codeOf, errorOf } from './csi-client.js';
 import { createCsiMetrics, type CsiMetrics } from '../../src/csi/metrics.js';
 import { CsiError } from '../../src/csi/errors.js';
-import { SnapshotService, snapshotCall } from '../../src/controller/snapshots.js';
+import { SnapshotService } from '../../src/controller/snapshots.js';
+import { snapshotCall } from '../../src/controller/snapshot-reads.js';
 import { silentLogger } from '../../src/log.js';
 
 import type { ListRes, SnapRes, VolumeRes } from './snapshot-shapes.js';
