@@ -1,30 +1,36 @@
 /**
  * NodeStageVolume grows an existing filesystem that is smaller than its disk
  * (a snapshot restored at a larger size: Kubernetes sends no
- * NodeExpandVolume for it). Pure rules (parsing dumpe2fs / xfs_io output, the
- * one-block tolerance), the stage logic against a scripted NodeOs (what is
- * read, when it grows, failures that only warn), then real loop devices over
- * the gRPC socket: ext4 and xfs grown from 1 GiB to 2 GiB with the data
- * intact, a re-stage that runs no resize, and read-only stages that never
- * touch the disk.
+ * NodeExpandVolume for it). Pure rules first (parsing dumpe2fs / xfs_io
+ * output, the one-block tolerance); everything else runs on real loop
+ * devices over the gRPC socket, with the programs the node ran recorded:
+ * ext4 and xfs grown from 1 GiB to 2 GiB with the data intact (info line
+ * naming device, from and to), a re-stage of a full-size filesystem that
+ * reads both sizes and runs no resize, a freshly formatted disk that is
+ * never measured, read-only stages (access mode or an `ro` mount flag) and
+ * block-access stages that never touch the disk. The failures a healthy
+ * device cannot produce (blockdev or the geometry reader failing, the grow
+ * program failing) are injected into the real NodeOs, one method replaced,
+ * served by a second node service: the stage still succeeds and mounts the
+ * volume at its old size, with a warning naming the fix. No filesystem
+ * without a geometry reader (vfat, btrfs) can be made here (no mkfs.vfat or
+ * mkfs.btrfs), so that case is left to the code: filesystemGeometry answers
+ * undefined and nothing is grown.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCsiServer, type CsiServer } from '../../src/csi/server.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { CommandError } from '../../src/node/os/exec.js';
 import { fsBytes, needsResize, parseDumpe2fs, parseXfsStatfs, type FsGeometry } from '../../src/node/os/fs-size.js';
-import { createNodeOs, type NodeOs } from '../../src/node/os/index.js';
+import { createNodeOs, type NodeOs, type NodeOsOptions } from '../../src/node/os/index.js';
 import { createNodeService } from '../../src/node/service.js';
-import { stageVolume } from '../../src/node/stage.js';
-import type { VolumeCapability } from '../../src/node/requests.js';
 import { hasCapSysResource, LoopLab, loopUnavailableReason, type LoopDisk } from './loop-fixture.js';
 import { connectNodeClient, type NodeClient } from './node-client.js';
-import { mountCap, stageRequest } from './requests-helpers.js';
+import { blockCap, mountCap, stageRequest } from './requests-helpers.js';
 
 const exec = promisify(execFile);
 const GiB = 1024n * 1024n * 1024n;
@@ -36,8 +42,7 @@ interface LogLine {
 }
 
 /** A real pino logger (the production factory) whose JSON lines land in an array. */
-function capturingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
+function capturingLogger(lines: LogLine[] = []): { logger: Logger; lines: LogLine[] } {
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
   return { logger, lines };
 }
@@ -96,139 +101,6 @@ describe('filesystem geometry and the needs-resize rule', () => {
   });
 });
 
-/** A NodeOs that answers the stage path from a script and records what was asked. */
-function scriptedOs(options: {
-  content?: 'blank' | 'filesystem';
-  fsType?: string;
-  deviceBytes?: bigint | Error;
-  geometry?: FsGeometry | undefined | Error;
-  grow?: Error;
-}): { os: NodeOs; calls: string[] } {
-  const calls: string[] = [];
-  const fail = (): never => {
-    throw new Error('not used by NodeStageVolume');
-  };
-  const os: NodeOs = {
-    deviceLink: (uuid) => `/dev/disk/by-id/wwn-0x${uuid}`,
-    findDevice: async () => '/dev/sdb',
-    probe: async () => (options.content === 'blank' ? { kind: 'blank' } : { kind: 'filesystem', fsType: options.fsType ?? 'ext4' }),
-    format: async () => void calls.push('format'),
-    mounter: {
-      mount: async (_device, _target, _fsType, mountOptions) => void calls.push(`mount ${mountOptions.join(',')}`),
-      bindMount: fail,
-      unmount: fail,
-    },
-    mountTable: async () => [],
-    deviceOfMajorMinor: fail,
-    majorMinorOf: async () => '8:16',
-    rescanDeviceSize: fail,
-    deviceSize: async () => {
-      calls.push('deviceSize');
-      if (options.deviceBytes instanceof Error) throw options.deviceBytes;
-      return options.deviceBytes ?? 2n * GiB;
-    },
-    filesystemGeometry: async () => {
-      calls.push('geometry');
-      if (options.geometry instanceof Error) throw options.geometry;
-      return 'geometry' in options ? options.geometry : { blockSize: 4096n, blockCount: 262144n };
-    },
-    growFilesystem: async () => {
-      calls.push('grow');
-      if (options.grow) throw options.grow;
-    },
-    usage: fail,
-  };
-  return { os, calls };
-}
-
-describe('stageVolume grow logic (scripted os)', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'csi-stage-grow-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const cap = (over: Partial<VolumeCapability> = {}): VolumeCapability => ({ kind: 'mount', fsType: '', mountFlags: [], readerOnly: false, ...over });
-  const stage = async (os: NodeOs, capability: VolumeCapability, log: Logger): Promise<void> =>
-    stageVolume(os, { volumeId: 'vol-1', diskUUID: '6000c29', stagingPath: join(dir, 'g'), capability }, log, () => new Error('missing'));
-
-  test('an existing filesystem smaller than its disk is grown, with an info line naming device, from and to', async () => {
-    const { os, calls } = scriptedOs({});
-    const { logger, lines } = capturingLogger();
-    await stage(os, cap(), logger);
-    expect(calls).toEqual(['mount ', 'deviceSize', 'geometry', 'grow']);
-    expect(lines.find((l) => l.msg === 'filesystem grown to its disk')).toMatchObject({
-      level: 'info',
-      device: '/dev/sdb',
-      fromBytes: String(GiB),
-      toBytes: String(2n * GiB),
-    });
-  });
-
-  test('a filesystem that fills its disk is measured, not grown', async () => {
-    const { os, calls } = scriptedOs({ deviceBytes: GiB });
-    const { logger, lines } = capturingLogger();
-    await stage(os, cap(), logger);
-    expect(calls).toEqual(['mount ', 'deviceSize', 'geometry']);
-    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
-  });
-
-  test('a disk it just formatted, a read-only access mode, an ro mount flag or a block volume is not even measured', async () => {
-    const { logger } = capturingLogger();
-    const formatted = scriptedOs({ content: 'blank' });
-    await stage(formatted.os, cap(), logger);
-    expect(formatted.calls).toEqual(['format', 'mount ']);
-    const readerOnly = scriptedOs({});
-    await stage(readerOnly.os, cap({ readerOnly: true }), logger);
-    expect(readerOnly.calls).toEqual(['mount ro']);
-    const roFlag = scriptedOs({});
-    await stage(roFlag.os, cap({ mountFlags: ['ro', 'noatime'] }), logger);
-    expect(roFlag.calls).toEqual(['mount ro,noatime']);
-    const block = scriptedOs({});
-    await stage(block.os, { kind: 'block', fsType: '', mountFlags: [], readerOnly: false }, logger);
-    expect(block.calls).toEqual([]);
-  });
-
-  test('a failed grow only warns, naming the fix; the stage succeeds', async () => {
-    const denied = new CommandError('resize2fs', ['/dev/sdb'], 1, 'resize2fs: Permission denied to resize filesystem', false, false);
-    const { os, calls } = scriptedOs({ grow: denied });
-    const { logger, lines } = capturingLogger();
-    await expect(stage(os, cap(), logger)).resolves.toBeUndefined();
-    expect(calls).toEqual(['mount ', 'deviceSize', 'geometry', 'grow']);
-    const warn = lines.find((l) => l.level === 'warn')!;
-    expect(warn.msg).toContain('CAP_SYS_RESOURCE');
-    expect(warn.msg).toContain('old size');
-    expect(warn).toMatchObject({ device: '/dev/sdb', fromBytes: String(GiB), deviceBytes: String(2n * GiB) });
-    expect(String(warn.error)).toContain('Permission denied');
-    expect(lines.some((l) => l.msg === 'volume staged')).toBe(true);
-
-    const xfs = scriptedOs({ fsType: 'xfs', grow: new Error('xfs_growfs exited with 1') });
-    const xfsLog = capturingLogger();
-    await stage(xfs.os, cap(), xfsLog.logger);
-    expect(xfsLog.lines.find((l) => l.level === 'warn')!.msg).toContain('xfs_growfs');
-  });
-
-  test('failing to read either size only warns and never grows', async () => {
-    for (const failing of [{ deviceBytes: new Error('blockdev: no such device') }, { geometry: new Error('dumpe2fs printed no block count and block size') }]) {
-      const { os, calls } = scriptedOs(failing);
-      const { logger, lines } = capturingLogger();
-      await expect(stage(os, cap(), logger)).resolves.toBeUndefined();
-      expect(calls).not.toContain('grow');
-      expect(lines.find((l) => l.level === 'warn')).toMatchObject({ msg: expect.stringContaining('not growing it') });
-    }
-  });
-
-  test('a filesystem type with no geometry reader (undefined) is left alone quietly', async () => {
-    const { os, calls } = scriptedOs({ fsType: 'btrfs', geometry: undefined });
-    const { logger, lines } = capturingLogger();
-    await stage(os, cap(), logger);
-    expect(calls).toEqual(['mount ', 'deviceSize', 'geometry']);
-    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
-  });
-});
-
 const skipReason = loopUnavailableReason();
 if (skipReason) console.warn(`Skipping the stage-grow device tests: ${skipReason}`);
 const describeDevices = skipReason ? describe.skip : describe;
@@ -244,22 +116,39 @@ describeDevices('NodeStageVolume grows a restored filesystem on loop devices', (
   let lab: LoopLab;
   let server: CsiServer;
   let client: NodeClient;
-  let lines: LogLine[];
+  let osOptions: NodeOsOptions;
+  /** Both node services (the real one and any fault-injected one) log here. */
+  const { logger, lines } = capturingLogger();
   /** Every external program the node ran, in order (the NodeOs runner's observer). */
   const programs: Array<{ command: string; ms: number }> = [];
   const ran = (): string[] => programs.map((p) => p.command);
+  /** Second node services, each over a real NodeOs with one method replaced; closed after each test. */
+  const faulty: Array<{ server: CsiServer; client: NodeClient }> = [];
+
+  const serveNode = async (os: NodeOs, socket: string): Promise<{ server: CsiServer; client: NodeClient }> => {
+    const node = createNodeService({ os, nodeName: 'node-1', dmiDir: lab.dmiDir });
+    const started = await startCsiServer({ endpoint: `unix://${lab.path(socket)}`, logger, services: { Identity: {}, Node: node } });
+    return { server: started, client: connectNodeClient(started.socketPath) };
+  };
+
+  /** A node service over the real NodeOs (same options, same observer) with the given methods replaced. */
+  const faultyNode = async (replace: Partial<NodeOs>): Promise<NodeClient> => {
+    const served = await serveNode({ ...createNodeOs(osOptions), ...replace }, `faulty-${faulty.length}.sock`);
+    faulty.push(served);
+    return served.client;
+  };
 
   beforeAll(async () => {
     lab = await LoopLab.create('grow');
-    const captured = capturingLogger();
-    lines = captured.lines;
-    const os = createNodeOs({ deviceDir: lab.byIdDir, deviceWaitMs: 300, observer: (command, _args, ms) => void programs.push({ command, ms }) });
-    const node = createNodeService({ os, nodeName: 'node-1', dmiDir: lab.dmiDir });
-    server = await startCsiServer({ endpoint: `unix://${lab.path('csi.sock')}`, logger: captured.logger, services: { Identity: {}, Node: node } });
-    client = connectNodeClient(server.socketPath);
+    osOptions = { deviceDir: lab.byIdDir, deviceWaitMs: 300, observer: (command, _args, ms) => void programs.push({ command, ms }) };
+    ({ server, client } = await serveNode(createNodeOs(osOptions), 'csi.sock'));
   });
 
   afterEach(async () => {
+    for (const { server: s, client: c } of faulty.splice(0)) {
+      c.close();
+      await s.close();
+    }
     await lab.cleanMounts();
     await lab.detachDisks();
   });
@@ -288,18 +177,34 @@ describeDevices('NodeStageVolume grows a restored filesystem on loop devices', (
     return disk;
   }
 
-  const stage = (volumeId: string, disk: LoopDisk, staging: string, cap: Record<string, unknown>): Promise<unknown> => {
+  const stage = (volumeId: string, disk: LoopDisk, staging: string, cap: Record<string, unknown>, via: NodeClient = client): Promise<unknown> => {
     programs.length = 0;
     lines.length = 0;
-    return client.call('NodeStageVolume', stageRequest(volumeId, disk.uuid, staging, cap));
+    return via.call('NodeStageVolume', stageRequest(volumeId, disk.uuid, staging, cap));
   };
   const unstage = (volumeId: string, staging: string): Promise<unknown> => client.call('NodeUnstageVolume', { volume_id: volumeId, staging_target_path: staging });
   const totalBytes = async (path: string): Promise<bigint> => {
     const s = await statfs(path, { bigint: true });
     return s.blocks * s.bsize;
   };
+  /** What the kernel has mounted at path (findmnt exits 1 when nothing is). */
+  const mountAt = async (path: string): Promise<{ source: string; fsType: string; options: string[] }> => {
+    const { stdout } = await exec('findmnt', ['-n', '-o', 'SOURCE,FSTYPE,OPTIONS', '--mountpoint', path]);
+    const [source = '', fsType = '', options = ''] = stdout.trim().split(/\s+/);
+    return { source, fsType, options: options.split(',') };
+  };
+  /** The filesystem size its superblock records, read from the unmounted disk. */
+  const superblockBytes = async (fsType: 'ext4' | 'xfs', device: string): Promise<bigint> => {
+    if (fsType === 'ext4') return fsBytes(parseDumpe2fs((await exec('dumpe2fs', ['-h', device])).stdout)!);
+    const { stdout } = await exec('xfs_db', ['-r', '-c', 'sb 0', '-c', 'p blocksize', '-c', 'p dblocks', device]);
+    const field = (name: string): bigint => BigInt(new RegExp(`^${name} = (\\d+)$`, 'm').exec(stdout)![1]!);
+    return field('blocksize') * field('dblocks');
+  };
   const grownLine = (): LogLine | undefined => lines.find((l) => l.msg === 'filesystem grown to its disk');
   const GROWERS = ['resize2fs', 'xfs_growfs'];
+  const READERS = { ext4: 'dumpe2fs', xfs: 'xfs_io' } as const;
+  /** The size checks and growth, in the order they ran. */
+  const sizeWork = (): string[] => ran().filter((c) => ['mount', 'blockdev', 'dumpe2fs', 'xfs_io', ...GROWERS].includes(c));
 
   test.each(['ext4', 'xfs'] as const)('a 1 GiB %s filesystem on a disk extended to 2 GiB is grown on stage, data intact; a re-stage does not resize', async (fsType) => {
     const disk = await restoredDisk(fsType, 1024, 2048);
@@ -324,7 +229,9 @@ describeDevices('NodeStageVolume grows a restored filesystem on loop devices', (
     expect(total).toBeGreaterThan((2n * GiB * 185n) / 200n);
     expect(total).toBeLessThanOrEqual(2n * GiB);
     expect(grownLine()).toMatchObject({ level: 'info', device: disk.device, fsType, fromBytes: String(GiB), toBytes: String(2n * GiB) });
-    expect(ran()).toContain(fsType === 'xfs' ? 'xfs_growfs' : 'resize2fs');
+    // Mounted first, then both sizes read, then grown; nothing to warn about.
+    expect(sizeWork()).toEqual(['mount', 'blockdev', READERS[fsType], fsType === 'xfs' ? 'xfs_growfs' : 'resize2fs']);
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
 
     // Every later stage (each pod move) finds it full-size: a size read, no resize, no log line.
     await unstage(volumeId, staging);
@@ -340,14 +247,14 @@ describeDevices('NodeStageVolume grows a restored filesystem on loop devices', (
     const disk = await restoredDisk(fsType, 320, 320);
     const staging = lab.path(`full-${fsType}`, 'globalmount');
     const volumeId = `vol-full-${fsType}`;
-    const reader = fsType === 'xfs' ? 'xfs_io' : 'dumpe2fs';
+    const reader = READERS[fsType];
     const costs: string[] = [];
     for (let i = 0; i < 3; i++) {
       await stage(volumeId, disk, staging, mountCap(''));
-      expect(ran()).toEqual(expect.arrayContaining(['blockdev', reader]));
-      expect(ran().filter((c) => GROWERS.includes(c))).toEqual([]);
+      // Measured after the mount (both sizes), never grown, nothing above info logged.
+      expect(sizeWork()).toEqual(['mount', 'blockdev', reader]);
       expect(grownLine()).toBeUndefined();
-      expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+      expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
       costs.push(
         programs
           .filter((p) => p.command === 'blockdev' || p.command === reader)
@@ -364,24 +271,113 @@ describeDevices('NodeStageVolume grows a restored filesystem on loop devices', (
     const disk = await lab.addDisk(64);
     const staging = lab.path('fresh', 'globalmount');
     await stage('vol-fresh', disk, staging, mountCap('ext4'));
-    expect(ran()).toContain('mkfs.ext4');
-    expect(ran().filter((c) => ['dumpe2fs', 'blockdev', ...GROWERS].includes(c))).toEqual([]);
+    // Formatted, then mounted; mkfs used the whole disk, so nothing is measured or grown.
+    expect(ran().filter((c) => c === 'mkfs.ext4' || c === 'mount')).toEqual(['mkfs.ext4', 'mount']);
+    expect(sizeWork()).toEqual(['mount']);
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+    expect(await mountAt(staging)).toMatchObject({ source: disk.device, fsType: 'ext4' });
     await unstage('vol-fresh', staging);
   });
 
-  test.each(['ext4', 'xfs'] as const)('a read-only stage of a smaller %s filesystem does not grow it', async (fsType) => {
+  test.each([
+    ['a read-only access mode', 'ext4', mountCap('ext4', [], 'MULTI_NODE_READER_ONLY')],
+    ['a read-only access mode', 'xfs', mountCap('xfs', [], 'MULTI_NODE_READER_ONLY')],
+    ['an ro mount flag', 'ext4', mountCap('ext4', ['ro'])],
+    ['an ro mount flag', 'xfs', mountCap('xfs', ['ro'])],
+  ] as const)('a stage with %s of a smaller %s filesystem mounts it ro and neither measures nor grows it', async (_why, fsType, cap) => {
     const disk = await restoredDisk(fsType, 1024, 2048);
     const staging = lab.path(`ro-${fsType}`, 'globalmount');
     const volumeId = `vol-ro-${fsType}`;
-    await stage(volumeId, disk, staging, mountCap(fsType, [], 'MULTI_NODE_READER_ONLY'));
-    expect(ran().filter((c) => ['dumpe2fs', 'xfs_io', 'blockdev', ...GROWERS].includes(c))).toEqual([]);
+    await stage(volumeId, disk, staging, cap);
+    expect(sizeWork()).toEqual(['mount']);
+    expect((await mountAt(staging)).options).toContain('ro');
     expect(await totalBytes(staging)).toBeLessThanOrEqual(GiB);
     expect(await readFile(join(staging, 'snapshot.txt'), 'utf8')).toBe('from the snapshot');
     expect(grownLine()).toBeUndefined();
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
     await unstage(volumeId, staging);
     // The disk itself was not changed: the filesystem is still the snapshot's size.
-    const { stdout } = await exec(fsType === 'xfs' ? 'xfs_db' : 'dumpe2fs', fsType === 'xfs' ? ['-r', '-c', 'sb 0', '-c', 'p dblocks', disk.device] : ['-h', disk.device]);
-    expect(fsType === 'xfs' ? stdout.trim() : fsBytes(parseDumpe2fs(stdout)!).toString()).toBe(fsType === 'xfs' ? 'dblocks = 262144' : String(GiB));
+    expect(await superblockBytes(fsType, disk.device)).toBe(GiB);
+  });
+
+  test('a block-access stage of a smaller filesystem runs nothing: no mount, no size read, no grow', async () => {
+    const disk = await restoredDisk('ext4', 1024, 2048);
+    const staging = lab.path('block', 'globalmount');
+    await stage('vol-block', disk, staging, blockCap());
+    expect(ran()).toEqual([]);
+    expect(await lab.mountsUnderRoot()).toEqual([]);
+    expect(grownLine()).toBeUndefined();
+    await unstage('vol-block', staging);
+    expect(await superblockBytes('ext4', disk.device)).toBe(GiB);
+  });
+
+  /*
+   * Failures a healthy device cannot produce, injected into the real NodeOs (one method replaced)
+   * and served by a second node service: the stage still succeeds, the volume is mounted at its
+   * old size, a warning names the problem, and nothing is grown.
+   */
+  test.each([
+    ['ext4', 'deviceSize', 'blockdev: no such device'],
+    ['xfs', 'deviceSize', 'blockdev: no such device'],
+    ['ext4', 'filesystemGeometry', 'dumpe2fs printed no block count and block size'],
+    ['xfs', 'filesystemGeometry', 'xfs_io printed no block count and block size'],
+  ] as const)('%s: when %s fails the stage succeeds at the old size, warning "not growing it"', async (fsType, method, message) => {
+    const disk = await restoredDisk(fsType, 1024, 2048);
+    const staging = lab.path(`no-${method}-${fsType}`, 'globalmount');
+    const volumeId = `vol-no-${method}-${fsType}`;
+    const via = await faultyNode({
+      [method]: async () => {
+        throw new Error(message);
+      },
+    });
+    await expect(stage(volumeId, disk, staging, mountCap(fsType), via)).resolves.toBeDefined();
+
+    expect(await mountAt(staging)).toMatchObject({ source: disk.device, fsType });
+    expect((await mountAt(staging)).options).toContain('rw');
+    expect(await readFile(join(staging, 'snapshot.txt'), 'utf8')).toBe('from the snapshot');
+    expect(await totalBytes(staging)).toBeLessThanOrEqual(GiB);
+    // The device size is read first: when it fails, the geometry is never read either.
+    expect(sizeWork()).toEqual(method === 'deviceSize' ? ['mount'] : ['mount', 'blockdev']);
+    const warns = lines.filter((l) => l.level === 'warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatchObject({ volumeId, device: disk.device, fsType, error: message });
+    expect(warns[0]!.msg).toContain('not growing it');
+    expect(grownLine()).toBeUndefined();
+    expect(lines.some((l) => l.msg === 'volume staged')).toBe(true);
+    await unstage(volumeId, staging);
+    expect(await superblockBytes(fsType, disk.device)).toBe(GiB);
+  });
+
+  test.each(['ext4', 'xfs'] as const)('%s: when the grow program fails the stage succeeds at the old size, the warning naming the fix', async (fsType) => {
+    const disk = await restoredDisk(fsType, 1024, 2048);
+    const staging = lab.path(`grow-fails-${fsType}`, 'globalmount');
+    const volumeId = `vol-grow-fails-${fsType}`;
+    const failure =
+      fsType === 'xfs'
+        ? new CommandError('xfs_growfs', ['-d', staging], 1, 'xfs_growfs: XFS_IOC_FSGROWFSDATA xfsctl failed: Input/output error', false, false)
+        : new CommandError('resize2fs', [disk.device], 1, 'resize2fs: Permission denied to resize filesystem', false, false);
+    const via = await faultyNode({
+      growFilesystem: async () => {
+        throw failure;
+      },
+    });
+    await expect(stage(volumeId, disk, staging, mountCap(fsType), via)).resolves.toBeDefined();
+
+    expect(await mountAt(staging)).toMatchObject({ source: disk.device, fsType });
+    expect(await readFile(join(staging, 'snapshot.txt'), 'utf8')).toBe('from the snapshot');
+    expect(await totalBytes(staging)).toBeLessThanOrEqual(GiB);
+    // Both sizes were really read (and differed), then the replaced grow failed: no grow program ran.
+    expect(sizeWork()).toEqual(['mount', 'blockdev', READERS[fsType]]);
+    const warns = lines.filter((l) => l.level === 'warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatchObject({ volumeId, device: disk.device, fsType, fromBytes: String(GiB), deviceBytes: String(2n * GiB), error: failure.message });
+    expect(warns[0]!.msg).toContain(fsType === 'xfs' ? 'xfs_growfs' : 'CAP_SYS_RESOURCE');
+    expect(warns[0]!.msg).toContain('old size');
+    expect(warns[0]!.msg).toContain('stage the volume again');
+    expect(grownLine()).toBeUndefined();
+    expect(lines.some((l) => l.msg === 'volume staged')).toBe(true);
+    await unstage(volumeId, staging);
+    expect(await superblockBytes(fsType, disk.device)).toBe(GiB);
   });
 
   test('no mount under the test root survives', async () => {
