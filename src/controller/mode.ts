@@ -21,6 +21,7 @@ import type { ModeHandle, ModeOptions } from '../cli/mode-types.js';
 import { clientOptionsFromConfig, createVsphereClient } from '../vsphere/client.js';
 import type { VsphereClient } from '../vsphere/api.js';
 import { registerVcenterMetrics } from '../vsphere/metrics.js';
+import { CNS_QUERY_MAX_LIMIT } from '../vsphere/cns-codec.js';
 import type { BatchingOptions } from './context.js';
 import { createControllerService } from './service.js';
 import { launchMetadataSyncer } from './syncer/launch.js';
@@ -90,6 +91,7 @@ export function batchingFromEnv(env: NodeJS.ProcessEnv): Partial<BatchingOptions
   const windowMs = Number(env.VSPHERE_CSI_BATCH_WINDOW_MS);
   if (env.VSPHERE_CSI_BATCH_WINDOW_MS && Number.isFinite(windowMs) && windowMs >= 0) out.windowMs = windowMs;
   const max = Number(env.VSPHERE_CSI_BATCH_MAX);
-  if (env.VSPHERE_CSI_BATCH_MAX && Number.isInteger(max) && max >= 1) out.maxBatch = max;
+  // A batch's volume lookup is one CnsQueryVolume, which answers at most 1,000 volumes.
+  if (env.VSPHERE_CSI_BATCH_MAX && Number.isInteger(max) && max >= 1) out.maxBatch = Math.min(max, CNS_QUERY_MAX_LIMIT);
   return out;
 }

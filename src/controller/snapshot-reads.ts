@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Snapshot as CsiSnapshot } from '../csi/generated/csi/v1/Snapshot.js';
 import { failedPrecondition, unimplemented } from '../csi/errors.js';
 import type { CnsSnapshot, CnsSnapshotQuerySpec, CnsVolume } from '../vsphere/api.js';
+import { CNS_QUERY_MAX_LIMIT } from '../vsphere/cns-codec.js';
 import { isFault } from '../vsphere/faults.js';
 import { CNS_SNAPSHOTS, versionAtLeast } from '../vsphere/versions.js';
 import type { ControllerContext } from './context.js';
@@ -94,12 +95,12 @@ export function hasSnapshotsError(volumeId: string, ids: string[], action: 'dele
   );
 }
 
-/** Capacity in bytes of each volume (one CnsQueryVolume per 1,000 ids). */
+/** Each volume (its capacity), one CnsQueryVolume per 1,000 ids. */
 export async function volumeSizes(vc: VcenterContext, volumeIds: string[], signal?: AbortSignal): Promise<Map<string, CnsVolume>> {
   const ids = [...new Set(volumeIds)];
   const out = new Map<string, CnsVolume>();
-  for (let i = 0; i < ids.length; i += 1000) {
-    const chunk = ids.slice(i, i + 1000);
+  for (let i = 0; i < ids.length; i += CNS_QUERY_MAX_LIMIT) {
+    const chunk = ids.slice(i, i + CNS_QUERY_MAX_LIMIT);
     const page = await vc.client.cns.queryVolumes({ volumeIds: chunk, cursor: { offset: 0, limit: chunk.length } }, { signal });
     for (const v of page.volumes) out.set(v.volumeId, v);
   }

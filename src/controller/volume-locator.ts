@@ -26,6 +26,7 @@ import { Coalescer } from './coalescer.js';
 import { LruMap } from './lru.js';
 import type { BatchingOptions } from './context.js';
 import type { VcenterContext, VcenterSet } from './vcenters.js';
+import { CNS_QUERY_MAX_LIMIT } from '../vsphere/cns-codec.js';
 
 /** Volumes remembered at most (LRU); ~100 bytes each. */
 export const DEFAULT_LOCATOR_CACHE = 50_000;
@@ -96,7 +97,7 @@ export class VolumeLocator {
     this.queries = new Coalescer<string, CnsVolume | undefined>({
       ...batching,
       // CNS answers at most 1,000 volumes per CnsQueryVolume (its cursor limit cap), whatever VSPHERE_CSI_BATCH_MAX says.
-      maxBatch: Math.min(batching.maxBatch, 1000),
+      maxBatch: Math.min(batching.maxBatch, CNS_QUERY_MAX_LIMIT),
       run: async (vcName, ids) => {
         // Shared by several callers, so no one caller's signal: the layer's request timeout bounds it.
         const unique = [...new Set(ids)];

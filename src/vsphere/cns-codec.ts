@@ -119,14 +119,24 @@ export function encodeExtendCapacity(capacityMb: number): number {
   return checkMb(capacityMb, 'capacityMb');
 }
 
+/** The most volumes one CnsQueryVolume answers (CnsCursor.limit's cap). */
+export const CNS_QUERY_MAX_LIMIT = 1000;
+
+/**
+ * A query by volume ids or names without a cursor asks for up to 1,000
+ * answers: without one vCenter answers its default page (100 volumes), so a
+ * batch of more ids would see the rest as missing.
+ */
 export function encodeFilter(filter: CnsQueryFilter): SoapObject {
+  const selective = (filter.volumeIds?.length ?? 0) > 0 || (filter.names?.length ?? 0) > 0;
+  const cursor = filter.cursor ?? (selective ? { offset: 0, limit: CNS_QUERY_MAX_LIMIT } : undefined);
   return obj('CnsQueryFilter', {
     volumeIds: filter.volumeIds?.map(volumeIdValue),
     names: filter.names,
     containerClusterIds: filter.containerClusterIds,
     storagePolicyId: filter.storagePolicyId,
     datastores: filter.datastores?.map(moref),
-    cursor: filter.cursor ? obj('CnsCursor', { offset: filter.cursor.offset, limit: filter.cursor.limit }) : undefined,
+    cursor: cursor ? obj('CnsCursor', { offset: cursor.offset, limit: cursor.limit }) : undefined,
   });
 }
 

@@ -194,6 +194,18 @@ describe('CNS', () => {
     for (const id of ids) await client.cns.deleteVolume(id);
   });
 
+  test('a query by ids without a cursor answers every id, also past the default page of 100 (one request)', async () => {
+    const ids: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      ids.push(...(await Promise.all(Array.from({ length: 30 }, (_, i) => client.cns.createVolume(spec(`many-${round}-${i}`))))).map((c) => c.volumeId));
+    }
+    client.resetStats();
+    const page = await client.cns.queryVolumes({ volumeIds: ids });
+    expect(page.volumes.map((v) => v.volumeId).sort()).toEqual([...ids].sort());
+    expect(client.stats().byMethod['/vsanHealth CnsQueryVolume']).toBe(1);
+    for (const id of ids) await client.cns.deleteVolume(id);
+  });
+
   test('invalid specs are refused before anything is sent', async () => {
     client.resetStats();
     await expect(client.cns.createVolume(spec('x', { capacityMb: 1.5 }))).rejects.toThrow(/capacityMb must be a positive whole number/);
