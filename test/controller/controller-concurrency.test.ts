@@ -6,36 +6,25 @@
  * request the driver built is INTERNAL, never the caller's INVALID_ARGUMENT.
  * Over the real gRPC socket, counted on the simulator.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
-import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, GiB, CLUSTER_ID } from './fixture.js';
+import { useController, MOUNT_RWO, GiB, CLUSTER_ID } from './fixture.js';
 import { errorOf } from './csi-client.js';
 
 type VolumeRes = { volume: { volume_id: string } };
 
-let world: World;
-let served: Served;
-
-beforeAll(async () => {
-  world = await startWorld();
-  served = await serveController(world);
-}, 60_000);
-
-afterAll(async () => {
-  await served?.stop();
-  await stopWorld(world);
-});
+const env = useController();
 
 const create = (name: string) =>
-  served.csi.call<VolumeRes>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO], capacity_range: { required_bytes: String(GiB) } });
+  env.served.csi.call<VolumeRes>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO], capacity_range: { required_bytes: String(GiB) } });
 
 async function cnsCalls(method: string, fn: () => Promise<unknown>): Promise<number> {
-  await world.sim.resetRequests();
+  await env.world.sim.resetRequests();
   await fn();
-  return (await world.sim.requests()).byMethod[`/vsanHealth ${method}`] ?? 0;
+  return (await env.world.sim.requests()).byMethod[`/vsanHealth ${method}`] ?? 0;
 }
 
-const cnsNamed = async (names: string[]) => world.client.cns.queryAllPages({ names, containerClusterIds: [CLUSTER_ID] });
+const cnsNamed = async (names: string[]) => env.world.client.cns.queryAllPages({ names, containerClusterIds: [CLUSTER_ID] });
 
 describe('CreateVolume under concurrency, one create spec per CnsCreateVolume', () => {
   test('64 concurrent creates of distinct names: 64 volumes, 0 errors, exactly 64 CnsCreateVolume calls', async () => {
@@ -52,7 +41,7 @@ describe('CreateVolume under concurrency, one create spec per CnsCreateVolume', 
     // Each caller got the volume carrying its own name.
     const byId = new Map((await cnsNamed(names)).map((v) => [v.volumeId, v.name]));
     names.forEach((n, i) => expect(byId.get(ids[i]!)).toBe(n));
-    for (const id of ids) await served.csi.call('DeleteVolume', { volume_id: id });
+    for (const id of ids) await env.served.csi.call('DeleteVolume', { volume_id: id });
   });
 
   test('32 concurrent creates of one name: one volume, one CnsCreateVolume, every caller the same id', async () => {
@@ -68,15 +57,15 @@ describe('CreateVolume under concurrency, one create spec per CnsCreateVolume', 
   });
 
   test('vCenter refusing a request the driver built (InvalidArgument) is INTERNAL naming the fault and method; nothing is created', async () => {
-    await world.sim.failNextCns('CnsCreateVolume', 'InvalidArgument', { property: 'InputSpec' });
-    const before = await world.sim.cnsCounts();
+    await env.world.sim.failNextCns('CnsCreateVolume', 'InvalidArgument', { property: 'InputSpec' });
+    const before = await env.world.sim.cnsCounts();
     const err = await errorOf(create('pvc-refused'));
     expect(err.code).toBe(status.INTERNAL);
     expect(err.details).toContain('refused a request the driver built: InvalidArgument');
     expect(err.details).toContain('CnsCreateVolume');
     expect(err.details).toContain('"InputSpec"');
     expect(err.details).toContain("request's own fields are not at fault");
-    expect(await world.sim.cnsCounts()).toEqual(before);
+    expect(await env.world.sim.cnsCounts()).toEqual(before);
     // The caller's retry (vCenter behaving again) creates the volume once.
     const ok = await create('pvc-refused');
     expect((await cnsNamed(['pvc-refused'])).map((v) => v.volumeId)).toEqual([ok.volume.volume_id]);
@@ -84,7 +73,7 @@ describe('CreateVolume under concurrency, one create spec per CnsCreateVolume', 
 
   test("the caller's own bad field is still INVALID_ARGUMENT, and reaches no vCenter", async () => {
     const calls = await cnsCalls('CnsCreateVolume', async () => {
-      const err = await errorOf(served.csi.call('CreateVolume', { name: 'pvc-bad', volume_capabilities: [MOUNT_RWO], parameters: { nosuchkey: 'x' } }));
+      const err = await errorOf(env.served.csi.call('CreateVolume', { name: 'pvc-bad', volume_capabilities: [MOUNT_RWO], parameters: { nosuchkey: 'x' } }));
       expect(err.code).toBe(status.INVALID_ARGUMENT);
       expect(err.details).toContain('nosuchkey');
     });

@@ -5,9 +5,9 @@
  * ValidateVolumeCapabilities, ControllerGetVolume, ListVolumes paging,
  * GetCapacity, ControllerGetCapabilities, Probe.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
-import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, BLOCK_RWO, GiB, CLUSTER_ID } from './fixture.js';
+import { useController, serveController, MOUNT_RWO, BLOCK_RWO, GiB, CLUSTER_ID } from './fixture.js';
 import { codeOf, errorOf } from './csi-client.js';
 import { cnsVolumeName, FULL_NAME_LABEL } from '../../src/controller/volume-name.js';
 
@@ -15,21 +15,10 @@ interface VolumeRes {
   volume: { volume_id: string; capacity_bytes: string; volume_context: Record<string, string>; accessible_topology: { segments: Record<string, string> }[] };
 }
 
-let world: World;
-let served: Served;
+const env = useController();
 
-beforeAll(async () => {
-  world = await startWorld();
-  served = await serveController(world);
-}, 60_000);
-
-afterAll(async () => {
-  await served?.stop();
-  await stopWorld(world);
-});
-
-const create = (name: string, extra: object = {}) => served.csi.call<VolumeRes>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO], ...extra });
-const cnsVolumesNamed = async (name: string) => (await world.client.cns.queryAllVolumes({})).filter((v) => v.name === name);
+const create = (name: string, extra: object = {}) => env.served.csi.call<VolumeRes>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO], ...extra });
+const cnsVolumesNamed = async (name: string) => (await env.world.client.cns.queryAllVolumes({})).filter((v) => v.name === name);
 
 describe('CreateVolume', () => {
   test('no topology: the datastore every host mounts, 10 GiB default, metadata recorded', async () => {
@@ -41,7 +30,7 @@ describe('CreateVolume', () => {
     expect(res.volume.accessible_topology).toEqual([]);
     const [cns] = await cnsVolumesNamed('pvc-plain');
     expect(cns?.volumeId).toBe(res.volume.volume_id);
-    expect(cns?.datastoreUrl).toBe(world.sharedDatastoreUrl);
+    expect(cns?.datastoreUrl).toBe(env.world.sharedDatastoreUrl);
     expect(cns?.capacityMb).toBe(10 * 1024);
     expect(cns?.containerCluster).toMatchObject({ clusterId: CLUSTER_ID, clusterType: 'KUBERNETES', clusterFlavor: 'VANILLA' });
     const pvc = cns?.entityMetadata.find((e) => e.entityType === 'PERSISTENT_VOLUME_CLAIM');
@@ -59,7 +48,7 @@ describe('CreateVolume', () => {
 
   test('a second controller process finds the volume an earlier one created', async () => {
     const first = await create('pvc-restart', { capacity_range: { required_bytes: String(GiB) } });
-    const other = await serveController(world);
+    const other = await serveController(env.world);
     try {
       const again = await other.csi.call<VolumeRes>('CreateVolume', { name: 'pvc-restart', volume_capabilities: [MOUNT_RWO], capacity_range: { required_bytes: String(GiB) } });
       expect(again.volume.volume_id).toBe(first.volume.volume_id);
@@ -84,7 +73,7 @@ describe('CreateVolume', () => {
     expect(cnsName.startsWith('csi-sanity-nnn')).toBe(true);
     const a = await create(long, { parameters: { 'csi.storage.k8s.io/pv/name': 'pv-long' } });
     expect((await create(long)).volume.volume_id).toBe(a.volume.volume_id);
-    const other = await serveController(world);
+    const other = await serveController(env.world);
     try {
       expect((await other.csi.call<VolumeRes>('CreateVolume', { name: long, volume_capabilities: [MOUNT_RWO] })).volume.volume_id).toBe(a.volume.volume_id);
     } finally {
@@ -113,11 +102,11 @@ describe('CreateVolume', () => {
   });
 
   test('requisite zone: placed where every host of the zone reaches it', async () => {
-    const [za, zb] = world.zones;
+    const [za, zb] = env.world.zones;
     const res = await create('pvc-zone-b', { accessibility_requirements: { requisite: [{ segments: zb!.segment }] } });
     expect(res.volume.accessible_topology).toEqual([{ segments: zb!.segment }]);
     const [cns] = await cnsVolumesNamed('pvc-zone-b');
-    expect([zb!.datastoreUrl, world.sharedDatastoreUrl]).toContain(cns?.datastoreUrl);
+    expect([zb!.datastoreUrl, env.world.sharedDatastoreUrl]).toContain(cns?.datastoreUrl);
     // Zone a's local datastore is not reachable from zone b: rejected with the reason.
     const err = await errorOf(create('pvc-wrong-ds', { parameters: { datastoreurl: za!.datastoreUrl }, accessibility_requirements: { requisite: [{ segments: zb!.segment }] } }));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
@@ -125,7 +114,7 @@ describe('CreateVolume', () => {
   });
 
   test('preferred first, then requisite; accessible topology lists every zone that reaches the datastore', async () => {
-    const [za, zb] = world.zones;
+    const [za, zb] = env.world.zones;
     const res = await create('pvc-pref', {
       parameters: { DatastoreURL: za!.datastoreUrl },
       accessibility_requirements: { preferred: [{ segments: zb!.segment }, { segments: za!.segment }], requisite: [{ segments: za!.segment }, { segments: zb!.segment }] },
@@ -133,7 +122,7 @@ describe('CreateVolume', () => {
     expect(res.volume.accessible_topology).toEqual([{ segments: za!.segment }]);
     expect((await cnsVolumesNamed('pvc-pref'))[0]?.datastoreUrl).toBe(za!.datastoreUrl);
     const shared = await create('pvc-shared', {
-      parameters: { datastoreurl: world.sharedDatastoreUrl },
+      parameters: { datastoreurl: env.world.sharedDatastoreUrl },
       accessibility_requirements: { preferred: [{ segments: za!.segment }], requisite: [{ segments: za!.segment }, { segments: zb!.segment }] },
     });
     expect(shared.volume.accessible_topology).toEqual([{ segments: za!.segment }, { segments: zb!.segment }]);
@@ -148,7 +137,7 @@ describe('CreateVolume', () => {
 
   test('storage policy resolved by name (any case of the key); unknown policy is INVALID_ARGUMENT', async () => {
     const res = await create('pvc-policy', { parameters: { StoragePolicyName: 'vSAN Default Storage Policy' } });
-    const id = await world.client.pbm.policyIdByName('vSAN Default Storage Policy');
+    const id = await env.world.client.pbm.policyIdByName('vSAN Default Storage Policy');
     expect((await cnsVolumesNamed('pvc-policy'))[0]?.storagePolicyId).toBe(id);
     expect(res.volume.volume_id).toBeTruthy();
     const again = await create('pvc-policy', { parameters: { storagepolicyname: 'vSAN Default Storage Policy' } });
@@ -183,41 +172,41 @@ describe('CreateVolume', () => {
 describe('DeleteVolume, ControllerExpandVolume, ValidateVolumeCapabilities, ControllerGetVolume', () => {
   test('delete is idempotent and unknown ids succeed', async () => {
     const res = await create('pvc-del');
-    await served.csi.call('DeleteVolume', { volume_id: res.volume.volume_id });
+    await env.served.csi.call('DeleteVolume', { volume_id: res.volume.volume_id });
     expect(await cnsVolumesNamed('pvc-del')).toHaveLength(0);
-    await served.csi.call('DeleteVolume', { volume_id: res.volume.volume_id });
-    await served.csi.call('DeleteVolume', { volume_id: '00000000-0000-0000-0000-000000000000' });
-    expect(await codeOf(served.csi.call('DeleteVolume', { volume_id: '' }))).toBe(status.INVALID_ARGUMENT);
+    await env.served.csi.call('DeleteVolume', { volume_id: res.volume.volume_id });
+    await env.served.csi.call('DeleteVolume', { volume_id: '00000000-0000-0000-0000-000000000000' });
+    expect(await codeOf(env.served.csi.call('DeleteVolume', { volume_id: '' }))).toBe(status.INVALID_ARGUMENT);
   });
 
   test('expand grows, is idempotent, refuses to shrink; node expansion only for mount', async () => {
     const { volume } = await create('pvc-grow', { capacity_range: { required_bytes: String(GiB) } });
-    const grown = await served.csi.call<{ capacity_bytes: string; node_expansion_required: boolean }>('ControllerExpandVolume', {
+    const grown = await env.served.csi.call<{ capacity_bytes: string; node_expansion_required: boolean }>('ControllerExpandVolume', {
       volume_id: volume.volume_id, capacity_range: { required_bytes: String(2 * GiB) }, volume_capability: MOUNT_RWO,
     });
     expect(grown).toEqual({ capacity_bytes: String(2 * GiB), node_expansion_required: true });
     expect((await cnsVolumesNamed('pvc-grow'))[0]?.capacityMb).toBe(2048);
-    const block = await served.csi.call<{ node_expansion_required: boolean }>('ControllerExpandVolume', {
+    const block = await env.served.csi.call<{ node_expansion_required: boolean }>('ControllerExpandVolume', {
       volume_id: volume.volume_id, capacity_range: { required_bytes: String(2 * GiB) }, volume_capability: BLOCK_RWO,
     });
     expect(block.node_expansion_required).toBe(false);
-    expect(await codeOf(served.csi.call('ControllerExpandVolume', { volume_id: volume.volume_id, capacity_range: { required_bytes: String(GiB) } }))).toBe(status.OUT_OF_RANGE);
-    expect(await codeOf(served.csi.call('ControllerExpandVolume', { volume_id: 'nope', capacity_range: { required_bytes: String(GiB) } }))).toBe(status.NOT_FOUND);
-    expect(await codeOf(served.csi.call('ControllerExpandVolume', { volume_id: volume.volume_id }))).toBe(status.INVALID_ARGUMENT);
+    expect(await codeOf(env.served.csi.call('ControllerExpandVolume', { volume_id: volume.volume_id, capacity_range: { required_bytes: String(GiB) } }))).toBe(status.OUT_OF_RANGE);
+    expect(await codeOf(env.served.csi.call('ControllerExpandVolume', { volume_id: 'nope', capacity_range: { required_bytes: String(GiB) } }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(env.served.csi.call('ControllerExpandVolume', { volume_id: volume.volume_id }))).toBe(status.INVALID_ARGUMENT);
   });
 
   test('validate capabilities and get volume', async () => {
     const { volume } = await create('pvc-val');
-    const ok = await served.csi.call<{ confirmed: { volume_capabilities: unknown[] } | null }>('ValidateVolumeCapabilities', { volume_id: volume.volume_id, volume_capabilities: [MOUNT_RWO, BLOCK_RWO] });
+    const ok = await env.served.csi.call<{ confirmed: { volume_capabilities: unknown[] } | null }>('ValidateVolumeCapabilities', { volume_id: volume.volume_id, volume_capabilities: [MOUNT_RWO, BLOCK_RWO] });
     expect(ok.confirmed?.volume_capabilities).toHaveLength(2);
-    const no = await served.csi.call<{ confirmed: unknown; message: string }>('ValidateVolumeCapabilities', { volume_id: volume.volume_id, volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_READER_ONLY' } }] });
+    const no = await env.served.csi.call<{ confirmed: unknown; message: string }>('ValidateVolumeCapabilities', { volume_id: volume.volume_id, volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_READER_ONLY' } }] });
     expect(no.confirmed).toBeNull();
     expect(no.message).toContain('file volumes are not supported yet');
-    expect(await codeOf(served.csi.call('ValidateVolumeCapabilities', { volume_id: 'nope', volume_capabilities: [MOUNT_RWO] }))).toBe(status.NOT_FOUND);
-    const got = await served.csi.call<{ volume: { volume_id: string }; status: { published_node_ids: string[]; volume_condition: { abnormal: boolean } } }>('ControllerGetVolume', { volume_id: volume.volume_id });
+    expect(await codeOf(env.served.csi.call('ValidateVolumeCapabilities', { volume_id: 'nope', volume_capabilities: [MOUNT_RWO] }))).toBe(status.NOT_FOUND);
+    const got = await env.served.csi.call<{ volume: { volume_id: string }; status: { published_node_ids: string[]; volume_condition: { abnormal: boolean } } }>('ControllerGetVolume', { volume_id: volume.volume_id });
     expect(got.volume.volume_id).toBe(volume.volume_id);
     expect(got.status).toMatchObject({ published_node_ids: [], volume_condition: { abnormal: false } });
-    expect(await codeOf(served.csi.call('ControllerGetVolume', { volume_id: 'nope' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(env.served.csi.call('ControllerGetVolume', { volume_id: 'nope' }))).toBe(status.NOT_FOUND);
   });
 });
 
@@ -229,45 +218,45 @@ describe('ListVolumes, GetCapacity, capabilities, Probe', () => {
     let pages = 0;
     let deleted = '';
     do {
-      const page = await served.csi.call<{ entries: { volume: { volume_id: string } }[]; next_token: string }>('ListVolumes', { max_entries: 3, starting_token: token });
+      const page = await env.served.csi.call<{ entries: { volume: { volume_id: string } }[]; next_token: string }>('ListVolumes', { max_entries: 3, starting_token: token });
       expect(page.entries.length).toBeLessThanOrEqual(3);
       seen.push(...page.entries.map((e) => e.volume.volume_id));
       token = page.next_token;
       if (pages++ === 0) {
         // Change the set mid-listing: delete one already listed volume.
         deleted = seen[0]!;
-        await served.csi.call('DeleteVolume', { volume_id: deleted });
+        await env.served.csi.call('DeleteVolume', { volume_id: deleted });
       }
     } while (token);
     expect(pages).toBeGreaterThan(1);
     expect(new Set(seen).size).toBe(seen.length);
-    const all = (await world.client.cns.queryAllVolumes({})).map((v) => v.volumeId);
+    const all = (await env.world.client.cns.queryAllVolumes({})).map((v) => v.volumeId);
     for (const id of all) expect(seen).toContain(id);
     // In CNS's order (creation order in the simulator), the order of the query cursor.
     expect(seen.filter((id) => all.includes(id))).toEqual(all.filter((id) => seen.includes(id)));
-    expect(await codeOf(served.csi.call('ListVolumes', { starting_token: 'not-a-token!' }))).toBe(status.ABORTED);
+    expect(await codeOf(env.served.csi.call('ListVolumes', { starting_token: 'not-a-token!' }))).toBe(status.ABORTED);
   });
 
   test('GetCapacity per zone and policy', async () => {
-    const [za] = world.zones;
+    const [za] = env.world.zones;
     type Cap = { available_capacity: string; maximum_volume_size: { value: string } | null };
-    const a = await served.csi.call<Cap>('GetCapacity', { accessible_topology: { segments: za!.segment }, volume_capabilities: [MOUNT_RWO] });
+    const a = await env.served.csi.call<Cap>('GetCapacity', { accessible_topology: { segments: za!.segment }, volume_capabilities: [MOUNT_RWO] });
     expect(BigInt(a.available_capacity)).toBeGreaterThan(0n);
     expect(a.maximum_volume_size?.value).toBe(a.available_capacity);
-    const none = await served.csi.call<Cap>('GetCapacity', { accessible_topology: { segments: { 'topology.csi.vmware.com/k8s-zone': 'zone-x' } } });
+    const none = await env.served.csi.call<Cap>('GetCapacity', { accessible_topology: { segments: { 'topology.csi.vmware.com/k8s-zone': 'zone-x' } } });
     expect(none.available_capacity).toBe('0');
-    const policy = await served.csi.call<Cap>('GetCapacity', { parameters: { storagepolicyname: 'vSAN Default Storage Policy' } });
+    const policy = await env.served.csi.call<Cap>('GetCapacity', { parameters: { storagepolicyname: 'vSAN Default Storage Policy' } });
     expect(BigInt(policy.available_capacity)).toBeGreaterThan(0n);
-    expect(await codeOf(served.csi.call('GetCapacity', { parameters: { storagepolicyname: 'missing' } }))).toBe(status.INVALID_ARGUMENT);
-    const rwx = await served.csi.call<Cap>('GetCapacity', { volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } }] });
+    expect(await codeOf(env.served.csi.call('GetCapacity', { parameters: { storagepolicyname: 'missing' } }))).toBe(status.INVALID_ARGUMENT);
+    const rwx = await env.served.csi.call<Cap>('GetCapacity', { volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } }] });
     expect(rwx.available_capacity).toBe('0');
   });
 
   test('a caller giving up does not fail the others sharing its inventory read', async () => {
-    const fresh = await serveController(world);
+    const fresh = await serveController(env.world);
     try {
       expect((await fresh.identity.call<{ ready: { value: boolean } | null }>('Probe', {})).ready?.value).toBe(true);
-      await world.sim.setHang(true);
+      await env.world.sim.setHang(true);
       let patient: Promise<number | 'ok'>;
       try {
         // Both need the (cold) inventory snapshot: one read, which the hasty caller's deadline must not cancel.
@@ -276,7 +265,7 @@ describe('ListVolumes, GetCapacity, capabilities, Probe', () => {
         expect(await hasty).toBe(status.DEADLINE_EXCEEDED);
         await new Promise((r) => setTimeout(r, 300));
       } finally {
-        await world.sim.setHang(false);
+        await env.world.sim.setHang(false);
       }
       expect(await patient).toBe('ok');
     } finally {
@@ -285,11 +274,11 @@ describe('ListVolumes, GetCapacity, capabilities, Probe', () => {
   });
 
   test('ControllerGetCapabilities and Probe', async () => {
-    const caps = await served.csi.call<{ capabilities: { rpc: { type: string } }[] }>('ControllerGetCapabilities', {});
+    const caps = await env.served.csi.call<{ capabilities: { rpc: { type: string } }[] }>('ControllerGetCapabilities', {});
     expect(caps.capabilities.map((c) => c.rpc.type).sort()).toEqual(
       ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'LIST_VOLUMES', 'LIST_VOLUMES_PUBLISHED_NODES', 'GET_CAPACITY', 'GET_VOLUME', 'VOLUME_CONDITION', 'MODIFY_VOLUME', 'CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'GET_SNAPSHOT'].sort(),
     );
-    const probe = await served.identity.call<{ ready: { value: boolean } | null }>('Probe', {});
+    const probe = await env.served.identity.call<{ ready: { value: boolean } | null }>('Probe', {});
     expect(probe.ready?.value).toBe(true);
   });
 });

@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from '@jest/globals';
 import type { Vcsim } from '../../src/harness/vcsim.js';
 import { ZONE_CATEGORY, startWorld as startZonedWorld, type WorldDatastoreCluster, type WorldOptions } from '../../src/harness/world.js';
 import { createVsphereClient } from '../../src/vsphere/client.js';
@@ -128,6 +129,39 @@ export async function serveController(world: World, batching: Partial<BatchingOp
       await srv.close();
       await client.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A world and a controller served on it, for the tests of one file or describe block. */
+export interface UsedController {
+  readonly world: World;
+  readonly served: Served;
+}
+
+/**
+ * Registers a beforeAll that starts a world and serves a controller on it
+ * (the arguments are startWorld's and serveController's) and an afterAll
+ * that stops both. Read `world` and `served` inside tests and hooks: they
+ * are set once the beforeAll has run.
+ */
+export function useController(worldOptions: WorldOptions = {}, batching: Partial<BatchingOptions> = {}, extras: ServeExtras = {}): UsedController {
+  let world: World | undefined;
+  let served: Served | undefined;
+  beforeAll(async () => {
+    world = await startWorld(worldOptions);
+    served = await serveController(world, batching, extras);
+  }, 90_000);
+  afterAll(async () => {
+    await served?.stop();
+    await stopWorld(world);
+  });
+  return {
+    get world() {
+      return world!;
+    },
+    get served() {
+      return served!;
     },
   };
 }

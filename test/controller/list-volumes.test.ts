@@ -7,9 +7,9 @@
  * this process's detaches between pages still show; v2 tokens of the
  * earlier release finish their pass in id order.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
-import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, CLUSTER_ID } from './fixture.js';
+import { useController, MOUNT_RWO, CLUSTER_ID } from './fixture.js';
 import { codeOf } from './csi-client.js';
 import { decodeListToken, encodePageToken } from '../../src/controller/paging.js';
 
@@ -22,32 +22,21 @@ interface Page {
   next_token: string;
 }
 
-let world: World;
-let served: Served;
-
-beforeAll(async () => {
-  world = await startWorld();
-  served = await serveController(world);
-}, 60_000);
-
-afterAll(async () => {
-  await served?.stop();
-  await stopWorld(world);
-});
+const env = useController();
 
 const create = async (name: string): Promise<string> =>
-  (await served.csi.call<{ volume: { volume_id: string } }>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO] })).volume.volume_id;
-const list = (max: number, token = '') => served.csi.call<Page>('ListVolumes', { max_entries: max, starting_token: token });
+  (await env.served.csi.call<{ volume: { volume_id: string } }>('CreateVolume', { name, volume_capabilities: [MOUNT_RWO] })).volume.volume_id;
+const list = (max: number, token = '') => env.served.csi.call<Page>('ListVolumes', { max_entries: max, starting_token: token });
 /** Every volume of the cluster, in CNS's order. */
-const inCns = async (): Promise<string[]> => (await world.client.cns.queryAllVolumes({ containerClusterIds: [CLUSTER_ID] })).map((v) => v.volumeId);
+const inCns = async (): Promise<string[]> => (await env.world.client.cns.queryAllVolumes({ containerClusterIds: [CLUSTER_ID] })).map((v) => v.volumeId);
 const cnsQueriesDuring = async (fn: () => Promise<unknown>): Promise<number> => {
-  await world.sim.resetRequests();
+  await env.world.sim.resetRequests();
   await fn();
-  return (await world.sim.requests()).byMethod['/vsanHealth CnsQueryVolume'] ?? 0;
+  return (await env.world.sim.requests()).byMethod['/vsanHealth CnsQueryVolume'] ?? 0;
 };
 
 async function removeAll(): Promise<void> {
-  for (const id of await inCns()) await served.csi.call('DeleteVolume', { volume_id: id });
+  for (const id of await inCns()) await env.served.csi.call('DeleteVolume', { volume_id: id });
 }
 
 describe('ListVolumes with the CNS cursor', () => {
@@ -62,16 +51,16 @@ describe('ListVolumes with the CNS cursor', () => {
     queries.push(await cnsQueriesDuring(async () => (page = await list(4))));
     seen.push(...page!.entries.map((e) => e.volume.volume_id));
     token = page!.next_token;
-    expect(decodeListToken(token, [world.sim.hostname]).at).toMatchObject({ offset: 4, anchors: ids.slice(0, 4) });
+    expect(decodeListToken(token, [env.world.sim.hostname]).at).toMatchObject({ offset: 4, anchors: ids.slice(0, 4) });
     // Before page 2: a listed volume and the page's last (an anchor) go, a new one comes.
-    await served.csi.call('DeleteVolume', { volume_id: ids[1]! });
-    await served.csi.call('DeleteVolume', { volume_id: ids[3]! });
+    await env.served.csi.call('DeleteVolume', { volume_id: ids[1]! });
+    await env.served.csi.call('DeleteVolume', { volume_id: ids[3]! });
     const late = await create('pvc-page-late');
     queries.push(await cnsQueriesDuring(async () => (page = await list(4, token))));
     seen.push(...page!.entries.map((e) => e.volume.volume_id));
     token = page!.next_token;
     // Before page 3: one not listed yet goes.
-    await served.csi.call('DeleteVolume', { volume_id: ids[9]! });
+    await env.served.csi.call('DeleteVolume', { volume_id: ids[9]! });
     while (token) {
       queries.push(await cnsQueriesDuring(async () => (page = await list(4, token))));
       seen.push(...page!.entries.map((e) => e.volume.volume_id));
@@ -95,7 +84,7 @@ describe('ListVolumes with the CNS cursor', () => {
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push(await create(`pvc-lost-${i}`));
     const first = await list(4);
-    for (const id of ids.slice(0, 4)) await served.csi.call('DeleteVolume', { volume_id: id });
+    for (const id of ids.slice(0, 4)) await env.served.csi.call('DeleteVolume', { volume_id: id });
     expect(await codeOf(list(4, first.next_token))).toBe(status.ABORTED);
     const again = await list(0);
     expect(again.entries.map((e) => e.volume.volume_id)).toEqual(ids.slice(4));
@@ -105,14 +94,14 @@ describe('ListVolumes with the CNS cursor', () => {
     await removeAll();
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push(await create(`pvc-nodes-${i}`));
-    const node = world.nodes[0]!;
+    const node = env.world.nodes[0]!;
     // Attached behind the controller's back (straight through CNS): only the VM's disks know.
-    await world.client.cns.attachVolume({ volumeId: ids[4]!, vm: node.ref });
-    await world.client.cns.attachVolume({ volumeId: ids[1]!, vm: node.ref });
+    await env.world.client.cns.attachVolume({ volumeId: ids[4]!, vm: node.ref });
+    await env.world.client.cns.attachVolume({ volumeId: ids[1]!, vm: node.ref });
     const reads = async (fn: () => Promise<unknown>) => {
-      await world.sim.resetRequests();
+      await env.world.sim.resetRequests();
       await fn();
-      return (await world.sim.requests()).byMethod['/sdk RetrievePropertiesEx'] ?? 0;
+      return (await env.world.sim.requests()).byMethod['/sdk RetrievePropertiesEx'] ?? 0;
     };
     const pages: Page[] = [];
     const perPage: number[] = [];
@@ -123,7 +112,7 @@ describe('ListVolumes with the CNS cursor', () => {
       pages.push(page!);
       token = page!.next_token;
       // Between page 1 and 2: the controller unpublishes ids[4] (due on page 3).
-      if (pages.length === 1) await served.csi.call('ControllerUnpublishVolume', { volume_id: ids[4]!, node_id: node.biosUuid! });
+      if (pages.length === 1) await env.served.csi.call('ControllerUnpublishVolume', { volume_id: ids[4]!, node_id: node.biosUuid! });
     } while (token);
     const nodesOf = (id: string) => pages.flatMap((p) => p.entries).find((e) => e.volume.volume_id === id)?.status.published_node_ids;
     expect(nodesOf(ids[1]!)).toEqual([node.biosUuid]);
@@ -134,7 +123,7 @@ describe('ListVolumes with the CNS cursor', () => {
     expect(perPage.slice(1).every((n) => n === 0)).toBe(true);
     // A new pass looks again.
     expect(await reads(() => list(2))).toBe(1);
-    await world.client.cns.detachVolume({ volumeId: ids[1]!, vm: node.ref });
+    await env.world.client.cns.detachVolume({ volumeId: ids[1]!, vm: node.ref });
   }, 60_000);
 
   test('a v2 token of the earlier release finishes its pass in volume-id order, with v2 tokens', async () => {
@@ -142,12 +131,12 @@ describe('ListVolumes with the CNS cursor', () => {
     for (let i = 0; i < 5; i++) await create(`pvc-v2-${i}`);
     const sorted = [...(await inCns())].sort();
     const seen: string[] = [];
-    let token = encodePageToken(world.sim.hostname, sorted[0]!);
+    let token = encodePageToken(env.world.sim.hostname, sorted[0]!);
     do {
       const page = await list(2, token);
       seen.push(...page.entries.map((e) => e.volume.volume_id));
       token = page.next_token;
-      if (token) expect(decodeListToken(token, [world.sim.hostname]).kind).toBe('keyset');
+      if (token) expect(decodeListToken(token, [env.world.sim.hostname]).kind).toBe('keyset');
     } while (token);
     expect(seen).toEqual(sorted.slice(1));
   }, 60_000);

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
-import { startWorld, stopWorld, serveController, type World, type Served, MOUNT_RWO, BLOCK_RWO, GiB } from './fixture.js';
+import { startWorld, stopWorld, serveController, useController, type World, type Served, MOUNT_RWO, BLOCK_RWO, GiB } from './fixture.js';
 import { codeOf, errorOf } from './csi-client.js';
 import { createCsiMetrics, type CsiMetrics } from '../../src/csi/metrics.js';
 import { CsiError } from '../../src/csi/errors.js';
@@ -534,17 +534,12 @@ test('snapshot RPCs are in the per-RPC metrics', async () => {
 });
 
 describe('a vCenter older than 7.0 Update 3', () => {
+  const older = useController({ version: '7.0.2' });
   let old: World;
   let oldServed: Served;
 
-  beforeAll(async () => {
-    old = await startWorld({ version: '7.0.2' });
-    oldServed = await serveController(old);
-  }, 90_000);
-
-  afterAll(async () => {
-    await oldServed?.stop();
-    await stopWorld(old);
+  beforeAll(() => {
+    ({ world: old, served: oldServed } = older);
   });
 
   test('snapshot RPCs and restores are UNIMPLEMENTED naming the release; DeleteVolume works without a snapshot query', async () => {

@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { runControllerMode, type ControllerModeHandle } from '../../src/controller/mode.js';
 import { startCsiServer, type CsiServer } from '../../src/csi/server.js';
 import { createLogger } from '../../src/log.js';
-import type { Site } from '../../src/harness/sites.js';
+import { startSites, type Site, type Sites } from '../../src/harness/sites.js';
 import { ZONE_CATEGORY, REGION_CATEGORY } from '../../src/harness/world.js';
 import { csiClient, type CsiTestClient } from '../controller/csi-client.js';
 
@@ -68,6 +69,44 @@ export async function startController(config: string): Promise<Controller> {
       await server.close();
       await handle.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Both sites and a controller over them, for the tests of one file. */
+export interface TwoSites {
+  readonly sites: Sites;
+  /** Replaceable by a test that restarts the controller: the afterAll stops the one set last. */
+  ctl: Controller;
+}
+
+/**
+ * Registers a beforeAll that starts both sites and the controller mode over
+ * a config naming them, and waits for it to warm up, and an afterAll that
+ * stops them. Read `sites` and `ctl` inside tests and hooks: they are set
+ * once the beforeAll has run.
+ */
+export function useTwoSites(): TwoSites {
+  let sites: Sites | undefined;
+  let ctl: Controller | undefined;
+  beforeAll(async () => {
+    sites = await startSites();
+    ctl = await startController(sites.config(CLUSTER_ID));
+    await ctl.handle.warmedUp;
+  }, 120_000);
+  afterAll(async () => {
+    await ctl?.stop();
+    await sites?.stop();
+  });
+  return {
+    get sites() {
+      return sites!;
+    },
+    get ctl() {
+      return ctl!;
+    },
+    set ctl(c: Controller) {
+      ctl = c;
     },
   };
 }

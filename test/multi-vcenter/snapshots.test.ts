@@ -12,32 +12,20 @@
  * vCenter is ALREADY_EXISTS in the other (every configured vCenter's name
  * index is checked). The tests run in order.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
-import { startSites, type Site, type Sites } from '../../src/harness/sites.js';
+import type { Site } from '../../src/harness/sites.js';
 import { decodeListToken } from '../../src/controller/paging.js';
 import { codeOf, errorOf } from '../controller/csi-client.js';
-import { CLUSTER_ID, MOUNT_RWO, cnsVolumes, createIn, requestsDuring, segmentOf, startController, type Controller } from './fixture.js';
+import { CLUSTER_ID, MOUNT_RWO, cnsVolumes, createIn, requestsDuring, segmentOf, startController, useTwoSites, type Controller } from './fixture.js';
 
 const GiB = 1024 ** 3;
 
 import type { ListRes, Snap, SnapRes, VolumeRes } from '../controller/snapshot-shapes.js';
 
-let sites: Sites;
-let ctl: Controller;
+const env = useTwoSites();
 
-beforeAll(async () => {
-  sites = await startSites();
-  ctl = await startController(sites.config(CLUSTER_ID));
-  await ctl.handle.warmedUp;
-}, 120_000);
-
-afterAll(async () => {
-  await ctl?.stop();
-  await sites?.stop();
-});
-
-const both = () => [sites.a, sites.b];
+const both = () => [env.sites.a, env.sites.b];
 const volumeIn = async (c: Controller, name: string, site: Site) => (await createIn(c, name, site, both())).volume.volume_id;
 const snap = (c: Controller, name: string, source: string) => c.csi.call<SnapRes>('CreateSnapshot', { name, source_volume_id: source });
 const list = (c: Controller, req: object) => c.csi.call<ListRes>('ListSnapshots', req);
@@ -63,7 +51,7 @@ async function listAll(c: Controller, maxEntries: number): Promise<{ ids: string
     for (const e of page.entries) expect(Number(e.snapshot.size_bytes)).toBeGreaterThan(0);
     ids.push(...idsOf(page));
     token = page.next_token;
-    if (token) tokenSources.add(decodeListToken(token, [sites.a.vcenter, sites.b.vcenter]).at.source);
+    if (token) tokenSources.add(decodeListToken(token, [env.sites.a.vcenter, env.sites.b.vcenter]).at.source);
     pages++;
     expect(pages).toBeLessThan(100);
   } while (token);
@@ -75,51 +63,51 @@ describe('snapshots with two vCenters', () => {
   let snapB: Snap;
 
   test('CreateSnapshot of a volume in vCenter B: the CNS snapshot is in B, none in A; a repeat answers the same one', async () => {
-    volB = await volumeIn(ctl, 'pvc-snap-b', sites.b);
-    expect((await cnsVolumes(sites.b)).has(volB)).toBe(true);
+    volB = await volumeIn(env.ctl, 'pvc-snap-b', env.sites.b);
+    expect((await cnsVolumes(env.sites.b)).has(volB)).toBe(true);
     const [inA, inB] = await requestsDuring(both(), async () => {
-      snapB = (await snap(ctl, 'snapshot-of-b', volB)).snapshot;
+      snapB = (await snap(env.ctl, 'snapshot-of-b', volB)).snapshot;
     });
     expect(snapB.snapshot_id).toMatch(new RegExp(`^${volB}\\+[0-9a-f-]{36}$`));
     expect(snapB).toMatchObject({ source_volume_id: volB, size_bytes: String(GiB), ready_to_use: true });
-    expect(await sites.b.world.sim.snapshotCount(volB)).toBe(1);
+    expect(await env.sites.b.world.sim.snapshotCount(volB)).toBe(1);
     // vCenter A does not know the volume, and has no snapshot at all.
-    await expect(sites.a.world.sim.snapshotCount(volB)).rejects.toThrow('CNS has no volume');
-    expect(await sites.a.world.sim.snapshotCount()).toBe(0);
-    expect(await cnsSnapshots(sites.b)).toEqual([snapB.snapshot_id]);
-    const cns = await sites.b.world.client.cns.querySnapshots({ specs: [{ volumeId: volB }] });
+    await expect(env.sites.a.world.sim.snapshotCount(volB)).rejects.toThrow('CNS has no volume');
+    expect(await env.sites.a.world.sim.snapshotCount()).toBe(0);
+    expect(await cnsSnapshots(env.sites.b)).toEqual([snapB.snapshot_id]);
+    const cns = await env.sites.b.world.client.cns.querySnapshots({ specs: [{ volumeId: volB }] });
     expect(cns.entries.map((e) => e.snapshot?.description)).toEqual(['snapshot-of-b']);
     // Taken in B; A is only asked for the name check.
     expect(inB['/vsanHealth CnsCreateSnapshots']).toBe(1);
     expect(inA['/vsanHealth CnsCreateSnapshots'] ?? 0).toBe(0);
 
-    const again = await snap(ctl, 'snapshot-of-b', volB);
+    const again = await snap(env.ctl, 'snapshot-of-b', volB);
     expect(again.snapshot).toEqual(snapB);
-    expect(await sites.b.world.sim.snapshotCount(volB)).toBe(1);
-    expect(await sites.a.world.sim.snapshotCount()).toBe(0);
+    expect(await env.sites.b.world.sim.snapshotCount(volB)).toBe(1);
+    expect(await env.sites.a.world.sim.snapshotCount()).toBe(0);
   });
 
   test('GetSnapshot and ListSnapshots by id and by source volume find it in B; unknown ids of a volume in B are NOT_FOUND / nothing', async () => {
-    const got = await ctl.csi.call<SnapRes>('GetSnapshot', { snapshot_id: snapB.snapshot_id });
+    const got = await env.ctl.csi.call<SnapRes>('GetSnapshot', { snapshot_id: snapB.snapshot_id });
     expect(got.snapshot).toEqual(snapB);
-    const byId = await list(ctl, { snapshot_id: snapB.snapshot_id });
+    const byId = await list(env.ctl, { snapshot_id: snapB.snapshot_id });
     expect(byId.entries.map((e) => e.snapshot)).toEqual([snapB]);
     expect(byId.next_token).toBe('');
-    const bySource = await list(ctl, { source_volume_id: volB });
+    const bySource = await list(env.ctl, { source_volume_id: volB });
     expect(bySource.entries.map((e) => e.snapshot)).toEqual([snapB]);
     expect(bySource.next_token).toBe('');
-    expect(idsOf(await list(ctl, { snapshot_id: snapB.snapshot_id, source_volume_id: volB }))).toEqual([snapB.snapshot_id]);
+    expect(idsOf(await list(env.ctl, { snapshot_id: snapB.snapshot_id, source_volume_id: volB }))).toEqual([snapB.snapshot_id]);
 
     const unknown = `${volB}+00000000-0000-0000-0000-000000000000`;
-    expect(await codeOf(ctl.csi.call('GetSnapshot', { snapshot_id: unknown }))).toBe(status.NOT_FOUND);
-    expect((await list(ctl, { snapshot_id: unknown })).entries).toEqual([]);
+    expect(await codeOf(env.ctl.csi.call('GetSnapshot', { snapshot_id: unknown }))).toBe(status.NOT_FOUND);
+    expect((await list(env.ctl, { snapshot_id: unknown })).entries).toEqual([]);
     const nowhere = '00000000-0000-0000-0000-000000000000';
-    expect((await list(ctl, { source_volume_id: nowhere })).entries).toEqual([]);
-    expect(await codeOf(ctl.csi.call('GetSnapshot', { snapshot_id: `${nowhere}+00000000-0000-0000-0000-000000000000` }))).toBe(status.NOT_FOUND);
+    expect((await list(env.ctl, { source_volume_id: nowhere })).entries).toEqual([]);
+    expect(await codeOf(env.ctl.csi.call('GetSnapshot', { snapshot_id: `${nowhere}+00000000-0000-0000-0000-000000000000` }))).toBe(status.NOT_FOUND);
   });
 
   test('a controller that has never seen the volume (cold locator) finds the snapshot in B too', async () => {
-    const fresh = await startController(sites.config(CLUSTER_ID));
+    const fresh = await startController(env.sites.config(CLUSTER_ID));
     try {
       await fresh.handle.warmedUp;
       expect((await fresh.csi.call<SnapRes>('GetSnapshot', { snapshot_id: snapB.snapshot_id })).snapshot).toEqual(snapB);
@@ -127,33 +115,33 @@ describe('snapshots with two vCenters', () => {
       expect(idsOf(await list(fresh, { snapshot_id: snapB.snapshot_id }))).toEqual([snapB.snapshot_id]);
       // And a repeat CreateSnapshot answers the existing one there rather than taking a second.
       expect((await snap(fresh, 'snapshot-of-b', volB)).snapshot).toEqual(snapB);
-      expect(await sites.b.world.sim.snapshotCount(volB)).toBe(1);
+      expect(await env.sites.b.world.sim.snapshotCount(volB)).toBe(1);
     } finally {
       await fresh.stop();
     }
   });
 
   test('ListSnapshots of all pages across both vCenters (A then B): each snapshot once, none missing, the same every time', async () => {
-    const [a1, a2, b2] = [await volumeIn(ctl, 'pvc-snap-list-a1', sites.a), await volumeIn(ctl, 'pvc-snap-list-a2', sites.a), await volumeIn(ctl, 'pvc-snap-list-b2', sites.b)];
+    const [a1, a2, b2] = [await volumeIn(env.ctl, 'pvc-snap-list-a1', env.sites.a), await volumeIn(env.ctl, 'pvc-snap-list-a2', env.sites.a), await volumeIn(env.ctl, 'pvc-snap-list-b2', env.sites.b)];
     for (let i = 0; i < 2; i++) {
-      await snap(ctl, `snapshot-list-a1-${i}`, a1);
-      await snap(ctl, `snapshot-list-a2-${i}`, a2);
-      await snap(ctl, `snapshot-list-b-${i}`, volB);
-      await snap(ctl, `snapshot-list-b2-${i}`, b2);
+      await snap(env.ctl, `snapshot-list-a1-${i}`, a1);
+      await snap(env.ctl, `snapshot-list-a2-${i}`, a2);
+      await snap(env.ctl, `snapshot-list-b-${i}`, volB);
+      await snap(env.ctl, `snapshot-list-b2-${i}`, b2);
     }
-    await snap(ctl, 'snapshot-list-b2-2', b2);
-    const [inA, inB] = [await cnsSnapshots(sites.a), await cnsSnapshots(sites.b)];
+    await snap(env.ctl, 'snapshot-list-b2-2', b2);
+    const [inA, inB] = [await cnsSnapshots(env.sites.a), await cnsSnapshots(env.sites.b)];
     expect(inA).toHaveLength(4);
     expect(inB).toHaveLength(6); // snapshot-of-b and 2 more of volB, 3 of b2
-    expect(await sites.a.world.sim.snapshotCount()).toBe(4);
-    expect(await sites.b.world.sim.snapshotCount()).toBe(6);
+    expect(await env.sites.a.world.sim.snapshotCount()).toBe(4);
+    expect(await env.sites.b.world.sim.snapshotCount()).toBe(6);
     const expected = [...inA, ...inB];
 
-    const whole = await list(ctl, {});
+    const whole = await list(env.ctl, {});
     expect(idsOf(whole)).toEqual(expected);
     expect(whole.next_token).toBe('');
     for (const max of [1, 2, 3, 4, 7]) {
-      const { ids, pages, tokenSources } = await listAll(ctl, max);
+      const { ids, pages, tokenSources } = await listAll(env.ctl, max);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual(expected);
       expect(pages).toBe(Math.ceil(expected.length / max));
@@ -161,58 +149,58 @@ describe('snapshots with two vCenters', () => {
       if (max < inA.length) expect(tokenSources).toEqual(new Set([0, 1]));
     }
     // Stable: the same pages again.
-    expect((await listAll(ctl, 3)).ids).toEqual(expected);
+    expect((await listAll(env.ctl, 3)).ids).toEqual(expected);
     // Sizes come from each snapshot's own vCenter.
     for (const e of whole.entries) expect(e.snapshot.size_bytes).toBe(String(GiB));
-    expect(whole.entries.filter((e) => e.snapshot.source_volume_id === volB).map((e) => e.snapshot.snapshot_id)).toEqual(idsOf(await list(ctl, { source_volume_id: volB })));
+    expect(whole.entries.filter((e) => e.snapshot.source_volume_id === volB).map((e) => e.snapshot.snapshot_id)).toEqual(idsOf(await list(env.ctl, { source_volume_id: volB })));
   });
 
   test('a restore from a snapshot in vCenter B lands in B (also when zone A is preferred), with content_source; a retry answers it', async () => {
-    const [aBefore, bBefore] = await Promise.all([cnsVolumes(sites.a), cnsVolumes(sites.b)]);
-    const plain = await restore(ctl, 'pvc-restored-from-b', snapB.snapshot_id);
+    const [aBefore, bBefore] = await Promise.all([cnsVolumes(env.sites.a), cnsVolumes(env.sites.b)]);
+    const plain = await restore(env.ctl, 'pvc-restored-from-b', snapB.snapshot_id);
     const id = plain.volume.volume_id;
     expect(id).not.toBe(volB);
     expect(plain.volume.capacity_bytes).toBe(String(GiB));
     expect(plain.volume.content_source?.snapshot?.snapshot_id).toBe(snapB.snapshot_id);
     // No topology requirement: none in the answer, as for any CreateVolume without one.
     expect(plain.volume.accessible_topology).toEqual([]);
-    const [aAfter, bAfter] = await Promise.all([cnsVolumes(sites.a), cnsVolumes(sites.b)]);
+    const [aAfter, bAfter] = await Promise.all([cnsVolumes(env.sites.a), cnsVolumes(env.sites.b)]);
     expect(bAfter.get(id)).toBe('pvc-restored-from-b');
     expect(aAfter.has(id)).toBe(false);
     expect(aAfter.size).toBe(aBefore.size);
     expect(bAfter.size).toBe(bBefore.size + 1);
-    expect((await restore(ctl, 'pvc-restored-from-b', snapB.snapshot_id)).volume.volume_id).toBe(id);
+    expect((await restore(env.ctl, 'pvc-restored-from-b', snapB.snapshot_id)).volume.volume_id).toBe(id);
 
     // external-provisioner with WaitForFirstConsumer: both zones allowed, the pod's zone A preferred; the snapshot's vCenter decides.
-    const preferA = await restore(ctl, 'pvc-restored-from-b-prefer-a', snapB.snapshot_id, {
+    const preferA = await restore(env.ctl, 'pvc-restored-from-b-prefer-a', snapB.snapshot_id, {
       capacity_range: { required_bytes: String(2 * GiB) },
-      accessibility_requirements: { requisite: both().map((s) => ({ segments: segmentOf(s) })), preferred: [{ segments: segmentOf(sites.a) }, { segments: segmentOf(sites.b) }] },
+      accessibility_requirements: { requisite: both().map((s) => ({ segments: segmentOf(s) })), preferred: [{ segments: segmentOf(env.sites.a) }, { segments: segmentOf(env.sites.b) }] },
     });
-    expect(preferA.volume.accessible_topology).toEqual([{ segments: segmentOf(sites.b) }]);
+    expect(preferA.volume.accessible_topology).toEqual([{ segments: segmentOf(env.sites.b) }]);
     expect(preferA.volume.capacity_bytes).toBe(String(2 * GiB));
-    const inB = await cnsVolumes(sites.b);
+    const inB = await cnsVolumes(env.sites.b);
     expect(inB.get(preferA.volume.volume_id)).toBe('pvc-restored-from-b-prefer-a');
-    expect((await cnsVolumes(sites.a)).has(preferA.volume.volume_id)).toBe(false);
-    const v = (await sites.b.world.client.cns.queryVolumes({ volumeIds: [preferA.volume.volume_id] })).volumes[0]!;
+    expect((await cnsVolumes(env.sites.a)).has(preferA.volume.volume_id)).toBe(false);
+    const v = (await env.sites.b.world.client.cns.queryVolumes({ volumeIds: [preferA.volume.volume_id] })).volumes[0]!;
     expect(v.capacityMb).toBe(2048);
-    expect(await sites.b.world.sim.snapshotCount(id)).toBe(0);
+    expect(await env.sites.b.world.sim.snapshotCount(id)).toBe(0);
   });
 
   test('DeleteVolume of a volume with snapshots in B is FAILED_PRECONDITION listing them; DeleteSnapshot of each, then DeleteVolume, succeed', async () => {
-    const vol = await volumeIn(ctl, 'pvc-snap-guard-b', sites.b);
-    const s1 = (await snap(ctl, 'snapshot-guard-b-1', vol)).snapshot.snapshot_id;
-    const s2 = (await snap(ctl, 'snapshot-guard-b-2', vol)).snapshot.snapshot_id;
-    expect(await sites.b.world.sim.snapshotCount(vol)).toBe(2);
+    const vol = await volumeIn(env.ctl, 'pvc-snap-guard-b', env.sites.b);
+    const s1 = (await snap(env.ctl, 'snapshot-guard-b-1', vol)).snapshot.snapshot_id;
+    const s2 = (await snap(env.ctl, 'snapshot-guard-b-2', vol)).snapshot.snapshot_id;
+    expect(await env.sites.b.world.sim.snapshotCount(vol)).toBe(2);
 
-    const refused = await errorOf(ctl.csi.call('DeleteVolume', { volume_id: vol }));
+    const refused = await errorOf(env.ctl.csi.call('DeleteVolume', { volume_id: vol }));
     expect(refused.code).toBe(status.FAILED_PRECONDITION);
     expect(refused.details).toContain(`${s1}, ${s2}`);
     expect(refused.details).toContain('delete the VolumeSnapshots');
-    expect((await cnsVolumes(sites.b)).has(vol)).toBe(true);
-    expect(await sites.b.world.sim.snapshotCount(vol)).toBe(2);
+    expect((await cnsVolumes(env.sites.b)).has(vol)).toBe(true);
+    expect(await env.sites.b.world.sim.snapshotCount(vol)).toBe(2);
 
     // The same from a controller that has to find the volume first.
-    const fresh = await startController(sites.config(CLUSTER_ID));
+    const fresh = await startController(env.sites.config(CLUSTER_ID));
     try {
       await fresh.handle.warmedUp;
       const again = await errorOf(fresh.csi.call('DeleteVolume', { volume_id: vol }));
@@ -220,60 +208,60 @@ describe('snapshots with two vCenters', () => {
       expect(again.details).toContain(`${s1}, ${s2}`);
       // DeleteSnapshot from it: deleted in B.
       await fresh.csi.call('DeleteSnapshot', { snapshot_id: s1 });
-      expect(await sites.b.world.sim.snapshotCount(vol)).toBe(1);
+      expect(await env.sites.b.world.sim.snapshotCount(vol)).toBe(1);
     } finally {
       await fresh.stop();
     }
 
-    const [inA, inB] = await requestsDuring(both(), () => ctl.csi.call('DeleteSnapshot', { snapshot_id: s2 }));
+    const [inA, inB] = await requestsDuring(both(), () => env.ctl.csi.call('DeleteSnapshot', { snapshot_id: s2 }));
     expect(inB['/vsanHealth CnsDeleteSnapshots']).toBe(1);
     expect(inA['/vsanHealth CnsDeleteSnapshots'] ?? 0).toBe(0);
-    expect(await sites.b.world.sim.snapshotCount(vol)).toBe(0);
+    expect(await env.sites.b.world.sim.snapshotCount(vol)).toBe(0);
     // Deleting them again: gone is success.
-    await ctl.csi.call('DeleteSnapshot', { snapshot_id: s1 });
-    await ctl.csi.call('DeleteSnapshot', { snapshot_id: s2 });
-    expect(await codeOf(ctl.csi.call('GetSnapshot', { snapshot_id: s2 }))).toBe(status.NOT_FOUND);
+    await env.ctl.csi.call('DeleteSnapshot', { snapshot_id: s1 });
+    await env.ctl.csi.call('DeleteSnapshot', { snapshot_id: s2 });
+    expect(await codeOf(env.ctl.csi.call('GetSnapshot', { snapshot_id: s2 }))).toBe(status.NOT_FOUND);
 
-    await ctl.csi.call('DeleteVolume', { volume_id: vol });
-    expect((await cnsVolumes(sites.b)).has(vol)).toBe(false);
+    await env.ctl.csi.call('DeleteVolume', { volume_id: vol });
+    expect((await cnsVolumes(env.sites.b)).has(vol)).toBe(false);
     // The snapshots in B of other volumes are untouched.
-    expect(await sites.b.world.sim.snapshotCount(volB)).toBe(3);
+    expect(await env.sites.b.world.sim.snapshotCount(volB)).toBe(3);
   });
 
   test('a snapshot name taken for a volume in vCenter A is ALREADY_EXISTS for a volume in B (and the other way round), naming the vCenter', async () => {
-    const a = await volumeIn(ctl, 'pvc-snap-clash-a', sites.a);
-    const b = await volumeIn(ctl, 'pvc-snap-clash-b', sites.b);
-    const inA = (await snap(ctl, 'snapshot-clash-across', a)).snapshot.snapshot_id;
-    const clash = await errorOf(snap(ctl, 'snapshot-clash-across', b));
+    const a = await volumeIn(env.ctl, 'pvc-snap-clash-a', env.sites.a);
+    const b = await volumeIn(env.ctl, 'pvc-snap-clash-b', env.sites.b);
+    const inA = (await snap(env.ctl, 'snapshot-clash-across', a)).snapshot.snapshot_id;
+    const clash = await errorOf(snap(env.ctl, 'snapshot-clash-across', b));
     expect(clash.code).toBe(status.ALREADY_EXISTS);
     expect(clash.details).toContain(inA);
-    expect(clash.details).toContain(`in vCenter ${sites.a.vcenter}`);
+    expect(clash.details).toContain(`in vCenter ${env.sites.a.vcenter}`);
     expect(clash.details).toContain(`not of source_volume_id ${b}`);
-    expect(await sites.b.world.sim.snapshotCount(b)).toBe(0);
-    expect(await sites.a.world.sim.snapshotCount(a)).toBe(1);
+    expect(await env.sites.b.world.sim.snapshotCount(b)).toBe(0);
+    expect(await env.sites.a.world.sim.snapshotCount(a)).toBe(1);
 
-    const inB = (await snap(ctl, 'snapshot-clash-back', b)).snapshot.snapshot_id;
-    const back = await errorOf(snap(ctl, 'snapshot-clash-back', a));
+    const inB = (await snap(env.ctl, 'snapshot-clash-back', b)).snapshot.snapshot_id;
+    const back = await errorOf(snap(env.ctl, 'snapshot-clash-back', a));
     expect(back.code).toBe(status.ALREADY_EXISTS);
     expect(back.details).toContain(inB);
-    expect(back.details).toContain(`in vCenter ${sites.b.vcenter}`);
-    expect(await sites.a.world.sim.snapshotCount(a)).toBe(1);
-    expect(await sites.b.world.sim.snapshotCount(b)).toBe(1);
+    expect(back.details).toContain(`in vCenter ${env.sites.b.vcenter}`);
+    expect(await env.sites.a.world.sim.snapshotCount(a)).toBe(1);
+    expect(await env.sites.b.world.sim.snapshotCount(b)).toBe(1);
   });
 
   test('a controller with cold name indexes checks every configured vCenter: a name of vCenter A is ALREADY_EXISTS for a volume in B', async () => {
-    const fresh = await startController(sites.config(CLUSTER_ID));
+    const fresh = await startController(env.sites.config(CLUSTER_ID));
     try {
       await fresh.handle.warmedUp;
-      const b = await volumeIn(fresh, 'pvc-snap-clash-cold-b', sites.b);
+      const b = await volumeIn(fresh, 'pvc-snap-clash-cold-b', env.sites.b);
       const err = await errorOf(snap(fresh, 'snapshot-clash-across', b));
       expect(err.code).toBe(status.ALREADY_EXISTS);
-      expect(err.details).toContain(`in vCenter ${sites.a.vcenter}`);
-      expect(await sites.b.world.sim.snapshotCount(b)).toBe(0);
+      expect(err.details).toContain(`in vCenter ${env.sites.a.vcenter}`);
+      expect(await env.sites.b.world.sim.snapshotCount(b)).toBe(0);
       // A name free in both vCenters is taken, in B.
       const ok = (await snap(fresh, 'snapshot-clash-cold-free', b)).snapshot;
       expect(ok.source_volume_id).toBe(b);
-      expect(await sites.b.world.sim.snapshotCount(b)).toBe(1);
+      expect(await env.sites.b.world.sim.snapshotCount(b)).toBe(1);
     } finally {
       await fresh.stop();
     }

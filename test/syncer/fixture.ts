@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { CoreV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { createControllerService, type ControllerService } from '../../src/controller/service.js';
@@ -86,6 +87,39 @@ export async function startSyncWorld(): Promise<SyncWorld> {
       await kube.stop();
       await sim.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A sync world with one syncer over it, for the tests of one file. */
+export interface LeadingSyncer {
+  readonly w: SyncWorld;
+  readonly syncer: MetadataSyncer;
+}
+
+/**
+ * Registers a beforeAll that starts a sync world and a syncer `identity`
+ * and waits for it to lead and finish its first full sync, and an afterAll
+ * that stops the world (and with it the syncer). Read `w` and `syncer`
+ * inside tests and hooks: they are set once the beforeAll has run.
+ */
+export function useLeadingSyncer(identity = 'replica-a'): LeadingSyncer {
+  let w: SyncWorld | undefined;
+  let syncer: MetadataSyncer | undefined;
+  beforeAll(async () => {
+    w = await startSyncWorld();
+    syncer = w.startSyncer(identity);
+    await leading(syncer);
+  }, 60_000);
+  afterAll(async () => {
+    await w?.stop();
+  });
+  return {
+    get w() {
+      return w!;
+    },
+    get syncer() {
+      return syncer!;
     },
   };
 }
