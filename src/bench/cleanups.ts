@@ -41,13 +41,45 @@ export class Cleanups {
   }
 }
 
-/** Runs a benchmark's main and exits: 0 when it resolves, 1 with its stack on stderr when it rejects. */
-export function runToExit(label: string, main: () => Promise<void>): void {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${label} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+/**
+ * A benchmark's whole life: its options parsed from argv (a bad one: the
+ * message, the usage, exit 2), a Cleanups with signal handlers, the body, then
+ * every cleanup (with a progress line) and exit 0, or 1 with the stack when the
+ * body failed. `keepLogs()` tells the body's work dir to stay after a failure
+ * that was not an interrupt.
+ */
+export function runBench<O>(
+  label: string,
+  parse: (argv: string[]) => O,
+  usage: string,
+  body: (opts: O, cleanups: Cleanups, keepLogs: () => boolean) => Promise<void>,
+  progress: (line: string) => void,
+): void {
+  let opts: O;
+  try {
+    opts = parse(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+    process.exit(2);
+  }
+  const cleanups = new Cleanups();
+  cleanups.installSignalHandlers();
+  let failed = false;
+  const keepLogs = (): boolean => failed && !cleanups.interrupted;
+  body(opts, cleanups, keepLogs)
+    .catch((err: unknown) => {
+      failed = true;
+      throw err;
+    })
+    .finally(async () => {
+      progress('cleaning up');
+      await cleanups.runAll();
+    })
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`${label} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
 }

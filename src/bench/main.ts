@@ -12,7 +12,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loopUnavailableReason } from '../harness/loop-lab.js';
 import { createVsphereClient } from '../vsphere/client.js';
-import { Cleanups, runToExit } from './cleanups.js';
+import { runBench, type Cleanups } from './cleanups.js';
 import { attachStorm, lifecycle, type StormFigures } from './controller-bench.js';
 import { controllerFootprint } from './controller-footprint.js';
 import { cpiInitialize, type CpiFigures } from './cpi-bench.js';
@@ -158,33 +158,14 @@ async function run(opts: BenchOptions, cleanups: Cleanups, failed: () => boolean
   };
 }
 
-async function main(): Promise<void> {
-  let opts: BenchOptions;
-  try {
-    opts = parseBenchArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${BENCH_USAGE}\n`);
-    process.exit(2);
-  }
-  const cleanups = new Cleanups();
-  cleanups.installSignalHandlers();
-  let failed = false;
-  try {
-    const keepLogs = (): boolean => failed && !cleanups.interrupted;
-    const [results, table] = opts.scale
-      ? await runScale(opts.scale, opts.quick, cleanups, keepLogs, progress).then((r) => [r, formatScale(r)] as const)
-      : await run(opts, cleanups, keepLogs).then((r) => [r, formatTable(r)] as const);
-    const out = resolve(opts.out);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`${table}\nresults written to ${out}\n`);
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    progress('cleaning up');
-    await cleanups.runAll();
-  }
+async function main(opts: BenchOptions, cleanups: Cleanups, keepLogs: () => boolean): Promise<void> {
+  const [results, table] = opts.scale
+    ? await runScale(opts.scale, opts.quick, cleanups, keepLogs, progress).then((r) => [r, formatScale(r)] as const)
+    : await run(opts, cleanups, keepLogs).then((r) => [r, formatTable(r)] as const);
+  const out = resolve(opts.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${table}\nresults written to ${out}\n`);
 }
 
-runToExit('bench', main);
+runBench('bench', parseBenchArgs, BENCH_USAGE, main, progress);
